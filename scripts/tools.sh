@@ -1,0 +1,28 @@
+# Pinned developer tools, installed into .tools/bin on first use (sourced by other scripts).
+PROTOC_GEN_GO_VERSION=v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION=v1.6.0
+GRPCURL_VERSION=v1.9.3
+
+TOOLS_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools/bin"
+
+# go_tool NAME PACKAGE VERSION: install PACKAGE@VERSION unless .tools/bin has that version.
+go_tool() {
+  local name=$1 pkg=$2 version=$3 stamp
+  stamp="$TOOLS_BIN/.$name.version"
+  if [[ -x "$TOOLS_BIN/$name" && "$(cat "$stamp" 2>/dev/null)" == "$version" ]]; then
+    return 0
+  fi
+  echo "installing $name $version" >&2
+  mkdir -p "$TOOLS_BIN"
+  GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "$pkg@$version"
+  echo "$version" >"$stamp"
+}
+
+ensure_go_plugins() {
+  go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go "$PROTOC_GEN_GO_VERSION"
+  go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION"
+}
+
+ensure_grpcurl() {
+  go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+}
