@@ -1,0 +1,21 @@
+# The SUSTech Merch Store. `make run` and `make test` set themselves up on a fresh machine.
+.PHONY: setup gen run test lint clean
+
+setup:
+	@scripts/setup.sh
+
+gen: setup
+	@scripts/gen.sh
+
+run: setup
+	@scripts/run.sh
+
+test: setup
+	@scripts/test.sh
+
+lint: setup
+	@PATH="$(CURDIR)/.venv/bin:$$PATH" buf lint && PATH="$(CURDIR)/.venv/bin:$$PATH" buf format -d --exit-code
+	@cd go_client && go vet ./...
+
+clean:
+	rm -rf .venv .tools bin

@@ -1,0 +1,1 @@
+"""The SUSTech Merch Store's Python gRPC services and what they share."""

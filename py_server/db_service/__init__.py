@@ -1,0 +1,1 @@
+"""The DB service: products, users and orders over gRPC, on SQLite or PostgreSQL."""

@@ -1,0 +1,105 @@
+"""Builds the DB service's gRPC server from its parts."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import grpc
+import peewee
+
+from merch.store.v1 import greeting_service_pb2_grpc, order_pb2_grpc, product_pb2_grpc, user_pb2_grpc
+from py_server import interceptors
+from py_server.db_service import servicers
+from py_server.grpc_server import BoundServer, build_server
+from py_server.store import database as store_database
+from py_server.store.users import PasswordHasher
+
+_log = logging.getLogger(__name__)
+
+SERVICE_NAMES = {
+    "greeting": "merch.store.v1.GreetingService",
+    "products": "merch.store.v1.ProductService",
+    "users": "merch.store.v1.UserService",
+    "orders": "merch.store.v1.OrderService",
+}
+
+
+class _ConnectionPerCall(grpc.ServerInterceptor):
+    """Checks a pooled connection out for each call and back in after it,
+    so a connection broken by a database restart is not kept by a thread."""
+
+    def __init__(self, database: peewee.Database):
+        self._database = database
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or not handler_call_details.method.startswith("/merch."):
+            return handler
+
+        def wrap(behavior, streaming):
+            def run(request, context):
+                with self._database.connection_context():
+                    return behavior(request, context)
+
+            return run
+
+        return interceptors._wrap_handler(handler, wrap)
+
+
+class DatabaseHealthMonitor:
+    """Polls the database and keeps the health service's status in step:
+    NOT_SERVING while the database cannot answer."""
+
+    def __init__(self, database: peewee.Database, bound: BoundServer, interval: float = 2.0):
+        self._database, self._bound, self._interval = database, bound, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="db-health", daemon=True)
+        self.healthy: bool | None = None
+
+    def start(self) -> None:
+        self.check()
+        self._thread.start()
+
+    def check(self) -> bool:
+        try:
+            store_database.ping(self._database)
+            healthy = True
+        except (peewee.OperationalError, peewee.InterfaceError) as error:
+            healthy = False
+            if self.healthy is not False:
+                _log.warning("database unreachable: %s", error)
+        if healthy != self.healthy:
+            self._bound.set_serving(healthy)
+            self.healthy = healthy
+        return healthy
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.check()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def create_server(address: str, database: peewee.Database, *, hasher: PasswordHasher,
+                  service_token: str | None = None, access_log=None, workers: int = 16,
+                  reuse_port: bool = False) -> tuple[BoundServer, DatabaseHealthMonitor]:
+    """Returns the (unstarted) server bound to `address`, and its database health monitor."""
+    chain = []
+    if service_token:
+        chain.append(interceptors.ServiceTokenInterceptor(service_token))
+    chain.append(interceptors.ServiceInterceptor(access_log))
+    chain.append(_ConnectionPerCall(database))
+    bound = build_server(
+        address,
+        [
+            (greeting_service_pb2_grpc.add_GreetingServiceServicer_to_server, servicers.GreetingServicer(), SERVICE_NAMES["greeting"]),
+            (product_pb2_grpc.add_ProductServiceServicer_to_server, servicers.ProductServicer(), SERVICE_NAMES["products"]),
+            (user_pb2_grpc.add_UserServiceServicer_to_server, servicers.UserServicer(hasher), SERVICE_NAMES["users"]),
+            (order_pb2_grpc.add_OrderServiceServicer_to_server, servicers.OrderServicer(), SERVICE_NAMES["orders"]),
+        ],
+        interceptors=chain,
+        workers=workers,
+        reuse_port=reuse_port,
+    )
+    return bound, DatabaseHealthMonitor(database, bound)

@@ -1,0 +1,156 @@
+"""Server interceptors shared by both gRPC services.
+
+- ServiceTokenInterceptor: the optional MERCH_SERVICE_TOKEN check.
+- ServiceInterceptor: request id, domain-error mapping and access logs.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Callable
+
+import grpc
+import peewee
+
+from py_server import request_context
+from py_server.errors import StoreError
+
+_log = logging.getLogger(__name__)
+
+# Methods every caller may use without the service token: orchestrators probe health.
+_OPEN_SERVICES = ("/grpc.health.v1.Health/",)
+
+
+def _wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable) -> grpc.RpcMethodHandler:
+    """Rebuilds a method handler with its behaviour passed through `wrap(behavior, streaming)`."""
+    if handler.unary_unary:
+        factory, behavior = grpc.unary_unary_rpc_method_handler, handler.unary_unary
+    elif handler.unary_stream:
+        factory, behavior = grpc.unary_stream_rpc_method_handler, handler.unary_stream
+    elif handler.stream_unary:
+        factory, behavior = grpc.stream_unary_rpc_method_handler, handler.stream_unary
+    else:
+        factory, behavior = grpc.stream_stream_rpc_method_handler, handler.stream_stream
+    return factory(
+        wrap(behavior, handler.response_streaming),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _metadata(context: grpc.ServicerContext, key: str) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            return value
+    return None
+
+
+class ServiceTokenInterceptor(grpc.ServerInterceptor):
+    """Refuses calls without `authorization: Bearer <token>` (health checks excepted)."""
+
+    def __init__(self, token: str):
+        self._expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(_OPEN_SERVICES):
+            return handler
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        given = str(metadata.get("authorization", "")).encode()
+        if hmac.compare_digest(given, self._expected):
+            return handler
+
+        def refuse(behavior, streaming):
+            def deny(request, context):
+                context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "this service requires 'authorization: Bearer <MERCH_SERVICE_TOKEN>' metadata",
+                )
+
+            return deny
+
+        return _wrap_handler(handler, refuse)
+
+
+def _status_for(error: BaseException) -> tuple[grpc.StatusCode, grpc.Status | None, str]:
+    """Maps an exception to (code, rich status or None, message)."""
+    if isinstance(error, StoreError):
+        return error.code, error.to_status(), error.message
+    if isinstance(error, (peewee.OperationalError, peewee.InterfaceError)) or type(error).__name__ == "MaxConnectionsExceeded":
+        return grpc.StatusCode.UNAVAILABLE, None, "the database is unavailable; retry shortly"
+    return grpc.StatusCode.INTERNAL, None, "internal error; the service log has the details"
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):
+    """Gives each call a request id, maps domain errors to status codes, and logs the access.
+
+    `access_log(method, code, latency_ms)` is called once per call, with the
+    request id already set in `request_context.current_request_id`.
+    """
+
+    def __init__(self, access_log: Callable[[str, grpc.StatusCode, float], None] | None = None):
+        self._access_log = access_log
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def wrap(behavior, streaming):
+            if streaming:
+                def run_stream(request, context):
+                    token, started = self._enter(context)
+                    code = grpc.StatusCode.OK
+                    try:
+                        yield from behavior(request, context)
+                    except Exception as error:  # noqa: BLE001 - mapped to a precise status below
+                        code = _status_for(error)[0]
+                        self._abort(context, method, error)
+                    finally:
+                        self._leave(token, method, code, started, context)
+
+                return run_stream
+
+            def run_unary(request, context):
+                token, started = self._enter(context)
+                code = grpc.StatusCode.OK
+                try:
+                    return behavior(request, context)
+                except Exception as error:  # noqa: BLE001 - mapped to a precise status below
+                    code = _status_for(error)[0]
+                    self._abort(context, method, error)
+                finally:
+                    self._leave(token, method, code, started, context)
+
+            return run_unary
+
+        return _wrap_handler(handler, wrap)
+
+    @staticmethod
+    def _enter(context):
+        request_id = request_context.accept_or_generate(_metadata(context, request_context.REQUEST_ID_HEADER))
+        return request_context.current_request_id.set(request_id), time.perf_counter()
+
+    def _leave(self, token, method, code, started, context):
+        if context.code() not in (None, grpc.StatusCode.OK):
+            code = context.code()  # the status actually sent, also when a handler aborted by itself
+        try:
+            if self._access_log is not None:
+                self._access_log(method, code, (time.perf_counter() - started) * 1000)
+        finally:
+            request_context.current_request_id.reset(token)
+
+    @staticmethod
+    def _abort(context, method, error) -> None:
+        if context.code() not in (None, grpc.StatusCode.OK) and not isinstance(error, StoreError):
+            raise error  # the handler aborted by itself: keep its status
+        code, rich, message = _status_for(error)
+        if code is grpc.StatusCode.INTERNAL:
+            _log.exception("unexpected error in %s (request %s)", method, request_context.current_request_id.get())
+        elif code is grpc.StatusCode.UNAVAILABLE:
+            _log.warning("%s: database unavailable: %s", method, error)
+        if rich is not None:
+            context.abort_with_status(rich)
+        context.abort(code, message)

@@ -1,0 +1,72 @@
+"""Opens the database named by MERCH_DATABASE_URL and prepares its schema.
+
+SQLite (a file in the state folder) is the embedded default; a postgresql://
+URL selects PostgreSQL through psycopg2 with a connection pool. Both share
+every model and query.
+"""
+from __future__ import annotations
+
+import pathlib
+import urllib.parse
+
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+from py_server.store import models, seed
+
+# Any fixed number shared by every DB-service process: it serialises schema
+# creation and seeding when several replicas start at once on one PostgreSQL.
+_SCHEMA_LOCK_KEY = 0x6D65726368  # "merch"
+
+
+def open_database(url: str, *, pool_size: int = 16) -> peewee.Database:
+    """Returns an unconnected database for `url` (connections open on use)."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme in ("postgresql", "postgres"):
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        return PooledPostgresqlDatabase(
+            (parsed.path or "/").lstrip("/") or "postgres",
+            user=urllib.parse.unquote(parsed.username or "") or None,
+            password=urllib.parse.unquote(parsed.password or "") or None,
+            host=parsed.hostname or None,
+            port=parsed.port,
+            max_connections=pool_size,
+            stale_timeout=300,
+            timeout=10,  # wait this long for a free pooled connection
+            connect_timeout=int(query.pop("connect_timeout", 5)),
+            **query,
+        )
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+        if path != ":memory:":
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return PooledSqliteDatabase(
+            path,
+            max_connections=pool_size,
+            stale_timeout=300,
+            field_types={"DECIMAL": "TEXT"},
+            pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000, "synchronous": "normal"},
+            check_same_thread=False,
+        )
+    raise ValueError(f"MERCH_DATABASE_URL must start with sqlite:/// or postgresql://, got {parsed.scheme or url!r}")
+
+
+def bind(database: peewee.Database) -> None:
+    models.database_proxy.initialize(database)
+
+
+def prepare_schema(database: peewee.Database) -> None:
+    """Creates missing tables and seeds the catalogue once; safe to run by every replica."""
+    postgres = isinstance(database, peewee.PostgresqlDatabase)
+    with database.connection_context():
+        with database.atomic(**({} if postgres else {"lock_type": "IMMEDIATE"})):
+            if postgres:
+                database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            database.create_tables(models.MODELS, safe=True)
+            seed.seed_products_once()
+
+
+def ping(database: peewee.Database) -> None:
+    """Raises peewee.OperationalError (or InterfaceError) if the database cannot answer."""
+    with database.connection_context():
+        database.execute_sql("SELECT 1")

@@ -1,0 +1,144 @@
+"""Orders and the stock they reserve.
+
+Every stock change happens in one transaction, as conditional updates
+(`stock = stock - n WHERE stock >= n`), so that any number of DB-service
+processes on one PostgreSQL never oversell. Locks are always taken in the
+same order — the order row first, then products by ascending id — so
+concurrent updates and cancellations cannot deadlock.
+"""
+from __future__ import annotations
+
+import decimal
+
+from py_server.errors import FailedPrecondition, NotFound
+from py_server.store.models import Order, OrderStatus, Product, database_proxy, utcnow, write_transaction
+from py_server.store.users import get_user
+from py_server.validation import Violations, page_size, page_token
+
+MIN_QUANTITY, MAX_QUANTITY = 1, 3
+
+
+def _check_quantity(v: Violations, quantity: int) -> None:
+    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        v.add("quantity", f"must be between {MIN_QUANTITY} and {MAX_QUANTITY} items, got {quantity}")
+
+
+def _move_stock(product_id: int, delta: int) -> decimal.Decimal:
+    """Adds `delta` (negative to take) to a product's stock; returns its price.
+
+    Raises NOT_FOUND for an unknown product, FAILED_PRECONDITION when the
+    stock would go below zero; nothing changes then.
+    """
+    rows = list(
+        Product.update(stock=Product.stock + delta)
+        .where(Product.id == product_id, Product.stock + delta >= 0)
+        .returning(Product.price)
+        .tuples()
+        .execute()
+    )
+    if rows:
+        return Product.price.python_value(rows[0][0])
+    product = Product.get_or_none(Product.id == product_id)
+    if product is None:
+        raise NotFound(f"product {product_id} does not exist")
+    raise FailedPrecondition(
+        f"not enough stock of product {product_id}: {product.stock} left, {-delta} requested"
+    )
+
+
+def _locked_order(order_id: int, user_id: int) -> Order:
+    """Reads and row-locks an order; another user's order is reported as missing."""
+    query = Order.select().where(Order.id == order_id)
+    # PostgreSQL row-locks it; SQLite's IMMEDIATE transaction already holds the only write lock.
+    if database_proxy.obj.for_update:
+        query = query.for_update()
+    order = query.get_or_none()
+    if order is None or (user_id and order.user_id != user_id):
+        raise NotFound(f"order {order_id} does not exist")
+    return order
+
+
+def place_order(user_id: int, product_id: int, quantity: int) -> Order:
+    v = Violations()
+    v.positive_id("user_id", user_id)
+    v.positive_id("product_id", product_id)
+    _check_quantity(v, quantity)
+    v.raise_if_any()
+    user = get_user(user_id)
+    if not user.active:
+        raise FailedPrecondition(f"user {user_id} is deactivated and cannot place orders")
+    with write_transaction():
+        price = _move_stock(product_id, -quantity)
+        return Order.create(user=user_id, product=product_id, quantity=quantity, total_price=price * quantity)
+
+
+def get_order(order_id: int, user_id: int = 0) -> Order:
+    v = Violations()
+    v.positive_id("order_id", order_id)
+    if user_id < 0:
+        v.positive_id("user_id", user_id)
+    v.raise_if_any()
+    order = Order.get_or_none(Order.id == order_id)
+    if order is None or (user_id and order.user_id != user_id):
+        raise NotFound(f"order {order_id} does not exist")
+    return order
+
+
+def list_orders(user_id: int, size: int, token: str) -> tuple[list[Order], str]:
+    v = Violations()
+    v.positive_id("user_id", user_id)
+    limit = page_size(v, "page_size", size)
+    before = page_token(v, "page_token", token)
+    v.raise_if_any()
+    get_user(user_id)
+    query = Order.select().where(Order.user == user_id).order_by(Order.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(Order.id < before)
+    orders = list(query)
+    if len(orders) > limit:
+        return orders[:limit], str(orders[limit - 1].id)
+    return orders, ""
+
+
+def update_order(order_id: int, user_id: int, quantity: int | None, product_id: int | None) -> Order:
+    v = Violations()
+    v.positive_id("order_id", order_id)
+    if user_id < 0:
+        v.positive_id("user_id", user_id)
+    if quantity is not None:
+        _check_quantity(v, quantity)
+    if product_id is not None:
+        v.positive_id("product_id", product_id)
+    v.raise_if_any()
+    with write_transaction():
+        order = _locked_order(order_id, user_id)
+        if order.status != OrderStatus.PLACED:
+            raise FailedPrecondition(f"order {order_id} is cancelled and cannot be changed")
+        new_quantity = order.quantity if quantity is None else quantity
+        new_product = order.product_id if product_id is None else product_id
+        deltas = {order.product_id: order.quantity}
+        deltas[new_product] = deltas.get(new_product, 0) - new_quantity
+        price = None
+        for pid in sorted(deltas):
+            moved_price = _move_stock(pid, deltas[pid])
+            if pid == new_product:
+                price = moved_price
+        Order.update(
+            quantity=new_quantity, product=new_product, total_price=price * new_quantity, update_time=utcnow()
+        ).where(Order.id == order_id).execute()
+    return Order.get_by_id(order_id)
+
+
+def cancel_order(order_id: int, user_id: int = 0) -> Order:
+    v = Violations()
+    v.positive_id("order_id", order_id)
+    if user_id < 0:
+        v.positive_id("user_id", user_id)
+    v.raise_if_any()
+    with write_transaction():
+        order = _locked_order(order_id, user_id)
+        if order.status != OrderStatus.PLACED:
+            raise FailedPrecondition(f"order {order_id} is already cancelled")
+        Order.update(status=OrderStatus.CANCELLED, update_time=utcnow()).where(Order.id == order_id).execute()
+        _move_stock(order.product_id, order.quantity)
+    return Order.get_by_id(order_id)

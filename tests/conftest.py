@@ -1,0 +1,34 @@
+"""Fixtures that start the real components: PostgreSQL and the DB service."""
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from tests import support
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = support.Postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def db_address(backend, tmp_path_factory, request):
+    """One DB service per backend for the whole session; tests create their own rows."""
+    state_dir = tmp_path_factory.mktemp(f"state-{backend}")
+    url = request.getfixturevalue("postgres").new_database() if backend == "postgres" else None
+    with support.db_service(state_dir, url) as (address, _proc):
+        yield address
+
+
+@pytest.fixture(scope="session")
+def db_channel(db_address):
+    with grpc.insecure_channel(db_address) as channel:
+        yield channel

@@ -1,0 +1,148 @@
+"""Starting and stopping the real components that tests run against."""
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, timeout: float = 30.0, interval: float = 0.1) -> None:
+    """Polls `condition()` until it is true; errors count as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception:  # noqa: BLE001 - a condition that cannot be checked yet is simply not met
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met after {timeout}s")
+
+
+def wait_serving(address: str, timeout: float = 30.0, service: str = "", process=None) -> None:
+    """Polls grpc.health.v1 until `address` reports SERVING."""
+    deadline = time.monotonic() + timeout
+    last = None
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"process for {address} exited with {process.returncode}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last = reply.status
+            except grpc.RpcError as error:
+                last = error.code()
+            time.sleep(0.1)
+    raise TimeoutError(f"{address} not SERVING after {timeout}s (last: {last})")
+
+
+class ServiceProcess:
+    """A service run as its own process (`python -m module`), stopped by its pid."""
+
+    def __init__(self, module: str, args: list[str], env: dict[str, str], log_dir: pathlib.Path):
+        self.log_path = log_dir / f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:6]}.log"
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", module, *args], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
+    """A clean environment for a service: no MERCH_* from the developer's shell or .env."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    env.update(MERCH_STATE_DIR=str(state_dir), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1")
+    env.update(overrides)
+    return env
+
+
+@contextlib.contextmanager
+def db_service(state_dir: pathlib.Path, database_url: str | None = None, **env_overrides):
+    """Runs a DB service on a free port; yields (address, process)."""
+    port = free_port()
+    overrides = dict(env_overrides)
+    if database_url:
+        overrides["MERCH_DATABASE_URL"] = database_url
+    proc = ServiceProcess(
+        "py_server.db_service", ["--bind", f"127.0.0.1:{port}"], service_env(state_dir, **overrides), state_dir
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        try:
+            wait_serving(address, process=proc.process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}; its log:\n{proc.log_text()[-3000:]}") from None
+        yield address, proc
+    finally:
+        proc.stop()
+
+
+class Postgres:
+    """A throwaway PostgreSQL from scripts/postgres.sh; one fresh database per `new_database()`."""
+
+    def __init__(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="merch-pg-"))
+        self.dir.chmod(0o755)  # the postgres user, when we are root, must reach PGDATA
+        self.env = {**os.environ, "PGDATA": str(self.dir / "data"), "PGPORT": str(free_port()),
+                    "PG_FSYNC": "off"}
+        self.url = self.start()
+
+    def start(self) -> str:
+        return subprocess.run(
+            [str(REPO / "scripts/postgres.sh"), "start"], env=self.env, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def new_database(self) -> str:
+        import psycopg2
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def stop(self) -> None:
+        subprocess.run([str(REPO / "scripts/postgres.sh"), "stop"], env=self.env, check=False)
