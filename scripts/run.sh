@@ -24,6 +24,8 @@ wait_healthy() {  # wait_healthy NAME ADDRESS
   echo "$1 ready on $2"
 }
 
+$PY -m py_server.logging_service & pids+=($!)
+wait_healthy "logging service" "${MERCH_LOG_BIND:-127.0.0.1:50052}"
 $PY -m py_server.db_service & pids+=($!)
 wait_healthy "DB service" "${MERCH_DB_BIND:-127.0.0.1:50051}"
 

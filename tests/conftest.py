@@ -32,3 +32,10 @@ def db_address(backend, tmp_path_factory, request):
 def db_channel(db_address):
     with grpc.insecure_channel(db_address) as channel:
         yield channel
+
+
+@pytest.fixture(scope="session")
+def kafka():
+    broker = support.Kafka()
+    yield broker
+    broker.stop()

@@ -146,3 +146,62 @@ class Postgres:
 
     def stop(self) -> None:
         subprocess.run([str(REPO / "scripts/postgres.sh"), "stop"], env=self.env, check=False)
+
+
+@contextlib.contextmanager
+def logging_service(state_dir: pathlib.Path, **env_overrides):
+    """Runs a logging service on a free port; yields (address, process)."""
+    port = free_port()
+    proc = ServiceProcess(
+        "py_server.logging_service", ["--bind", f"127.0.0.1:{port}"], service_env(state_dir, **env_overrides), state_dir
+    )
+    address = f"127.0.0.1:{port}"
+    try:
+        try:
+            wait_serving(address, process=proc.process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}; its log:\n{proc.log_text()[-3000:]}") from None
+        yield address, proc
+    finally:
+        proc.stop()
+
+
+class Kafka:
+    """The real Kafka 4.x KRaft broker from scripts/kafka.sh, on free loopback ports."""
+
+    def __init__(self, topic: str = "log-channel", partitions: int = 3):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="merch-kafka-"))
+        self.topic = topic
+        self.env = {**os.environ, "MERCH_STATE_DIR": str(self.dir), "KAFKA_PORT": str(free_port()),
+                    "KAFKA_CONTROLLER_PORT": str(free_port()), "MERCH_KAFKA_TOPIC": topic,
+                    "KAFKA_PARTITIONS": str(partitions)}
+        self.env.pop("MERCH_KAFKA_BOOTSTRAP", None)
+        self.bootstrap = self.start()
+
+    def script(self, *args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([str(REPO / "scripts/kafka.sh"), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, **kwargs)
+
+    def start(self) -> str:
+        result = self.script("start")
+        if result.returncode != 0:
+            raise RuntimeError(f"kafka.sh start failed:\n{result.stderr[-3000:]}")
+        return result.stdout.strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        self.script("stop")
+
+    def read_all(self, expected: int, timeout: float = 30.0) -> list:
+        """Every message of the topic from the beginning (until `expected` arrived or time is up)."""
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+                                 group_id=None, enable_auto_commit=False, consumer_timeout_ms=2000)
+        messages, deadline = [], time.monotonic() + timeout
+        try:
+            while len(messages) < expected and time.monotonic() < deadline:
+                for partition_messages in consumer.poll(timeout_ms=500).values():
+                    messages.extend(partition_messages)
+        finally:
+            consumer.close()
+        return messages

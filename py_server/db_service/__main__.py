@@ -5,8 +5,9 @@ import argparse
 import logging
 
 from py_server import config
-from py_server.db_service.server import create_server
+from py_server.db_service.server import access_logger, create_server
 from py_server.grpc_server import run_until_signal
+from py_server.logship import LogShipper
 from py_server.store import database as store_database
 from py_server.store.users import PasswordHasher
 
@@ -24,8 +25,10 @@ def main() -> None:
     database = store_database.open_database(settings.database_url, pool_size=settings.db_pool_size)
     store_database.bind(database)
     store_database.prepare_schema(database)
+    shipper = LogShipper(settings.log_addr, "db_service", token=settings.service_token).start()
     bound, monitor = create_server(
         args.bind, database,
+        access_log=access_logger(shipper),
         hasher=PasswordHasher(settings.bcrypt_rounds),
         service_token=settings.service_token,
         workers=settings.grpc_workers,
@@ -37,6 +40,7 @@ def main() -> None:
                  settings.database_url.split("@")[-1])
     run_until_signal(bound, on_stop=monitor.stop)
     database.close_all()
+    shipper.close(timeout=5)
 
 
 if __name__ == "__main__":
