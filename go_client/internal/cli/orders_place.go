@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	storev1 "github.com/sustech-merch/store/go_client/gen/merch/store/v1"
+)
+
+func (a *app) ordersPlaceCmd() *cobra.Command {
+	req := &storev1.PlaceOrderRequest{}
+	c := &cobra.Command{
+		Use:   "place --user-id ID --product-id ID [--quantity N]",
+		Short: "Buy a product: reserves stock and records the order",
+		Long: `Buy a product: reserves stock and records the order. Too little stock or a
+deactivated user is FAILED_PRECONDITION (exit 73); an unknown user or product
+is NOT_FOUND (exit 69); a quantity outside 1..3 is INVALID_ARGUMENT (exit 67).`,
+		Example:     "  merchctl orders place --user-id 1 --product-id 1 --quantity 2",
+		Args:        cobra.NoArgs,
+		Annotations: rpcAnnotation("merch.store.v1.OrderService/PlaceOrder"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := a.orderClient()
+			if err != nil {
+				return err
+			}
+			res, err := call(a, cmd, client.PlaceOrder, req)
+			if err != nil {
+				return err
+			}
+			return a.emit(res, func(w io.Writer) { writeOrder(w, res.GetOrder()) })
+		},
+	}
+	c.Flags().Int32Var(&req.UserId, "user-id", 0, "the buyer's user id (required)")
+	c.Flags().Int32Var(&req.ProductId, "product-id", 0, "the product to buy (required)")
+	c.Flags().Int32Var(&req.Quantity, "quantity", 1, "number of items, 1 to 3")
+	for _, name := range []string{"user-id", "product-id"} {
+		_ = c.MarkFlagRequired(name) // cannot fail: the flags were just defined
+	}
+	return c
+}
