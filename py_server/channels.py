@@ -5,7 +5,9 @@ balances calls over both addresses and reconnects to a replica that returns.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 
 import grpc
 
@@ -22,15 +24,33 @@ _SERVICE_CONFIG = json.dumps({
 })
 
 
+def _ip_literal(host_port: str) -> str:
+    """`host:port` with the host as an IP address (names are resolved once, now)."""
+    host, _, port = host_port.rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        return host_port
+    except ValueError:
+        address = socket.getaddrinfo(host, int(port), socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        return f"{address}:{port}"
+
+
 def target(addresses: str) -> str:
-    """`host:port[,host:port…]` as a gRPC target; several addresses use the static ipv4/ipv6 resolver."""
+    """`host:port[,host:port…]` as a gRPC target.
+
+    One address (or any gRPC target such as `dns:///db:50051`, whose name may
+    resolve to several replicas) passes through; several addresses use the
+    static ipv4/ipv6 resolver.
+    """
     parts = [a.strip() for a in addresses.split(",") if a.strip()]
     if not parts:
         raise ValueError("an address list must name at least one host:port")
     if len(parts) == 1:
         return parts[0]
-    scheme = "ipv6" if parts[0].startswith("[") else "ipv4"
-    return f"{scheme}:{','.join(parts)}"
+    literals = [_ip_literal(p) for p in parts]
+    scheme = "ipv6" if literals[0].startswith("[") else "ipv4"
+    return f"{scheme}:{','.join(literals)}"
 
 
 def open_channel(addresses: str, *, retry_unavailable: bool = False) -> grpc.Channel:

@@ -25,6 +25,7 @@ fi
 
 ensure_go_plugins
 ensure_grpcurl
+ensure_composecheck
 
 if [[ -d go_client/cmd/merchctl ]]; then
   mkdir -p bin

@@ -26,3 +26,14 @@ ensure_go_plugins() {
 ensure_grpcurl() {
   go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
 }
+
+# composecheck: validates compose.yaml with compose-go (Docker Compose's loader), no engine needed.
+ensure_composecheck() {
+  local dir="$TOOLS_BIN/../../scripts/composecheck" stamp="$TOOLS_BIN/.composecheck.sum" want
+  want=$(cat "$dir/main.go" "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1)
+  if [[ -x "$TOOLS_BIN/composecheck" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+    return 0
+  fi
+  (cd "$dir" && go build -o "$TOOLS_BIN/composecheck" .)
+  echo "$want" >"$stamp"
+}

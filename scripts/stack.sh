@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The whole store scaled out on loopback, in the foreground (`make stack`):
+# PostgreSQL, Kafka (KRaft), 2 DB services, 1 logging service, 3 REST gateways, nginx.
+# Waits for each part by polling its health, prints where everything is, and on
+# Ctrl-C (or SIGTERM) stops every process it started, by process id, in reverse order.
+# Data (PostgreSQL, Kafka) stays in $MERCH_STATE_DIR between runs.
+#
+# Ports can be moved with STACK_PG_PORT, KAFKA_PORT, KAFKA_CONTROLLER_PORT, STACK_LOG_PORT,
+# STACK_DB_PORTS ("50051 50061"), STACK_REST_PORTS ("5001 5002 5003") and STACK_NGINX_PORT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=$ROOT/.venv/bin/python
+GRPCURL=$ROOT/.tools/bin/grpcurl
+export MERCH_STATE_DIR="${MERCH_STATE_DIR:-$ROOT/.merch}"
+RUN_DIR=$MERCH_STATE_DIR/stack
+mkdir -p "$RUN_DIR"
+rm -f "$RUN_DIR/ready"
+
+PG_PORT=${STACK_PG_PORT:-54329}
+LOG_PORT=${STACK_LOG_PORT:-50052}
+read -r -a DB_PORTS <<<"${STACK_DB_PORTS:-50051 50061}"
+read -r -a REST_PORTS <<<"${STACK_REST_PORTS:-5001 5002 5003}"
+NGINX_PORT=${STACK_NGINX_PORT:-8080}
+
+names=() pids=() started_pg=0 started_kafka=0
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo "stopping the stack" >&2
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+    rm -f "$RUN_DIR/${names[i]}.pid"
+  done
+  ((started_kafka)) && scripts/kafka.sh stop >&2 || true
+  ((started_pg)) && PGDATA="$MERCH_STATE_DIR/postgres" PGPORT=$PG_PORT scripts/postgres.sh stop || true
+  echo "stack stopped" >&2
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# launch NAME COMMAND…: runs COMMAND in the background, its output in $RUN_DIR/NAME.log.
+launch() {
+  local name=$1; shift
+  "$@" >"$RUN_DIR/$name.log" 2>&1 &
+  names+=("$name") pids+=($!)
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+wait_until() {  # wait_until WHAT COMMAND…: polls COMMAND for up to 60 s
+  local what=$1 deadline=$((SECONDS + 60)); shift
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then echo "$what did not become ready; see $RUN_DIR" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
+
+grpc_serving() { "$GRPCURL" -plaintext -max-time 1 "$1" grpc.health.v1.Health/Check | grep -q '"SERVING"'; }
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+
+export MERCH_DATABASE_URL
+MERCH_DATABASE_URL=$(PGDATA="$MERCH_STATE_DIR/postgres" PGPORT=$PG_PORT scripts/postgres.sh start)
+started_pg=1
+echo "PostgreSQL      $MERCH_DATABASE_URL"
+
+export MERCH_KAFKA_BOOTSTRAP
+MERCH_KAFKA_BOOTSTRAP=$(scripts/kafka.sh start)
+started_kafka=1
+echo "Kafka           $MERCH_KAFKA_BOOTSTRAP (topic ${MERCH_KAFKA_TOPIC:-log-channel})"
+
+export MERCH_LOG_ADDR=127.0.0.1:$LOG_PORT
+launch logging "$PY" -m py_server.logging_service --bind "$MERCH_LOG_ADDR"
+wait_until "the logging service" grpc_serving "$MERCH_LOG_ADDR"
+echo "logging service $MERCH_LOG_ADDR"
+
+db_addrs=()
+for i in "${!DB_PORTS[@]}"; do
+  addr=127.0.0.1:${DB_PORTS[i]}
+  launch "db$((i + 1))" "$PY" -m py_server.db_service --bind "$addr"
+  db_addrs+=("$addr")
+done
+for addr in "${db_addrs[@]}"; do
+  wait_until "the DB service on $addr" grpc_serving "$addr"
+done
+export MERCH_DB_ADDR
+MERCH_DB_ADDR=$(IFS=,; echo "${db_addrs[*]}")
+echo "DB services     $MERCH_DB_ADDR (round-robin from every client)"
+
+rest_addrs=()
+for i in "${!REST_PORTS[@]}"; do
+  addr=127.0.0.1:${REST_PORTS[i]}
+  MERCH_REST_BIND=$addr launch "gateway$((i + 1))" "$PY" -m api_rest
+  rest_addrs+=("$addr")
+done
+for addr in "${rest_addrs[@]}"; do
+  wait_until "the gateway on $addr" http_ok "http://$addr/"
+done
+echo "gateways        ${rest_addrs[*]}"
+
+launch nginx scripts/nginx.sh "127.0.0.1:$NGINX_PORT" "${rest_addrs[@]}"
+wait_until "nginx" http_ok "http://127.0.0.1:$NGINX_PORT/"
+echo "nginx           http://127.0.0.1:$NGINX_PORT  (Swagger UI: /docs; X-Upstream names the replica)"
+echo "logs and pids   $RUN_DIR"
+echo "The stack is up. Ctrl-C stops it."
+touch "$RUN_DIR/ready"  # tests wait for this file
+
+# Runs until interrupted; a crashed part is reported but does not stop the rest.
+while true; do
+  wait -n "${pids[@]}" 2>/dev/null || true
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[i]}" 2>/dev/null && [[ -f "$RUN_DIR/${names[i]}.pid" ]]; then
+      echo "${names[i]} (pid ${pids[i]}) exited; see $RUN_DIR/${names[i]}.log" >&2
+      rm -f "$RUN_DIR/${names[i]}.pid"
+    fi
+  done
+  sleep 1
+done
