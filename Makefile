@@ -1,5 +1,5 @@
 # The SUSTech Merch Store. `make run` and `make test` set themselves up on a fresh machine.
-.PHONY: setup gen run test lint clean
+.PHONY: setup gen run stack test lint clean
 
 setup:
 	@scripts/setup.sh
@@ -9,6 +9,9 @@ gen: setup
 
 run: setup
 	@scripts/run.sh
+
+stack: setup
+	@scripts/stack.sh
 
 test: setup
 	@scripts/test.sh

@@ -66,7 +66,9 @@ def open_channel(addresses: str, *, retry_unavailable: bool = False) -> grpc.Cha
         target(addresses),
         options=[
             ("grpc.service_config", json.dumps(config)),
-            ("grpc.enable_retries", 1 if retry_unavailable else 0),
+            # Stays on even without a retry policy: gRPC then still transparently
+            # retries calls that never reached a replica (one that just went away).
+            ("grpc.enable_retries", 1),
             ("grpc.keepalive_time_ms", 30_000),
         ],
     )

@@ -22,8 +22,9 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 mkdir -p "$STATE"/tmp/{body,proxy,fastcgi,uwsgi,scgi}
 upstreams=""
 for server in "$@"; do
-  # max_fails/fail_timeout: a replica that refused a connection is skipped for 5 s.
-  upstreams+="    server $server max_fails=1 fail_timeout=5s;"$'\n'
+  # A replica that failed 3 times within 2 s (refused connections, 502/503) is skipped for 2 s.
+  # One failure is not enough: a gateway answers 503 for a moment when a DB replica goes away.
+  upstreams+="    server $server max_fails=3 fail_timeout=2s;"$'\n'
 done
 conf="$STATE/nginx.conf"
 python3 - "$ROOT/deploy/nginx/nginx.conf.template" "$conf" "$STATE" "$listen" "$upstreams" <<'PY'

@@ -1,0 +1,191 @@
+"""The scaled-out stack (scripts/stack.sh, i.e. `make stack`): PostgreSQL, Kafka, 2 DB services,
+a logging service, 3 gateways behind nginx — under a mixed workload, with one gateway and one
+DB-service replica killed mid-run."""
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+
+from merch.store.v1 import product_pb2, product_pb2_grpc
+from tests import support
+
+pytestmark = pytest.mark.kafka
+
+WORKERS = 12
+RUN_SECONDS = 24
+KILL_AT = 9  # seconds into the run
+
+
+class Stack:
+    def __init__(self):
+        self.state = pathlib.Path(tempfile.mkdtemp(prefix="merch-stack-"))
+        self.state.chmod(0o755)
+        ports = {name: support.free_port() for name in
+                 ("pg", "kafka", "controller", "log", "db1", "db2", "r1", "r2", "r3", "nginx")}
+        self.ports = ports
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+        env.update(MERCH_STATE_DIR=str(self.state), MERCH_BCRYPT_ROUNDS="4", STACK_PG_PORT=str(ports["pg"]),
+                   KAFKA_PORT=str(ports["kafka"]), KAFKA_CONTROLLER_PORT=str(ports["controller"]),
+                   STACK_LOG_PORT=str(ports["log"]), STACK_DB_PORTS=f"{ports['db1']} {ports['db2']}",
+                   STACK_REST_PORTS=f"{ports['r1']} {ports['r2']} {ports['r3']}", STACK_NGINX_PORT=str(ports["nginx"]))
+        self.log = open(self.state / "stack.out", "wb")
+        self.process = subprocess.Popen([str(support.REPO / "scripts/stack.sh")], env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT, cwd=support.REPO)
+        self.run_dir = self.state / "stack"
+        try:
+            support.wait_for(lambda: (self.run_dir / "ready").exists() or self.process.poll() is not None, timeout=240)
+        finally:
+            if not (self.run_dir / "ready").exists():
+                self.stop()
+                raise RuntimeError("stack did not start:\n" + (self.state / "stack.out").read_text()[-4000:])
+        self.bootstrap = f"127.0.0.1:{ports['kafka']}"
+
+    def pid(self, name: str) -> int:
+        return int((self.run_dir / f"{name}.pid").read_text())
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(120)
+        self.log.close()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def stack():
+    running = Stack()
+    yield running
+    assert running.stop() in (0, 143), "the stack must stop cleanly on SIGTERM"
+
+
+class Client:
+    """HTTP through nginx, counting what is in flight (to judge the kill test)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.outcomes: list[tuple[str, str, int | str, str]] = []  # (request id, method path, status, upstream)
+
+    def request(self, method: str, path: str, body=None, token=None):
+        rid = uuid.uuid4().hex
+        headers = {"X-Request-ID": rid, "Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        with self.lock:
+            self.in_flight += 1
+        status, data, upstream = "connection-error", None, ""
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            reply = conn.getresponse()
+            status, upstream = reply.status, reply.getheader("X-Upstream", "")
+            data = json.loads(reply.read() or b"null")
+            conn.close()
+        except (OSError, http.client.HTTPException, json.JSONDecodeError):
+            pass
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.outcomes.append((rid, f"{method} {path}", status, upstream))
+        return status, data
+
+
+def journey(client: Client, stop_at: float, orders: dict):
+    name = f"s{uuid.uuid4().hex[:12]}"
+    status, data = client.request("POST", "/users", {"sid": name, "username": name, "email": f"{name}@sustech.edu.cn",
+                                                     "password": "password-123"})
+    if status != 201:
+        return
+    status, data = client.request("POST", "/login", {"username": name, "password": "password-123"})
+    if status != 200:
+        return
+    token = data["token"]
+    while time.monotonic() < stop_at:
+        client.request("GET", "/products", token=token)
+        product = random.randint(1, 3)
+        client.request("GET", f"/products/{product}", token=token)
+        status, order = client.request("POST", "/orders", {"product_id": product, "quantity": random.randint(1, 3)}, token=token)
+        if status != 201:
+            continue
+        orders[order["id"]] = order
+        roll = random.random()
+        if roll < 0.3:
+            status, changed = client.request("PATCH", f"/orders/{order['id']}", {"quantity": random.randint(1, 3)}, token=token)
+        elif roll < 0.5:
+            client.request("DELETE", f"/orders/{order['id']}", token=token)
+
+
+def test_mixed_workload_survives_killing_a_gateway_and_a_db_replica(stack):
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['db1']}") as channel:
+        products = product_pb2_grpc.ProductServiceStub(channel)
+        for pid in (1, 2, 3):  # enough stock that nobody is refused for it
+            products.UpdateProduct(product_pb2.UpdateProductRequest(product_id=pid, stock=100_000), timeout=10)
+        initial = {pid: 100_000 for pid in (1, 2, 3)}
+
+        client = Client(stack.ports["nginx"])
+        orders: dict = {}
+        stop_at = time.monotonic() + RUN_SECONDS
+        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+            futures = [pool.submit(lambda: [journey(client, stop_at, orders) for _ in range(1000)
+                                            if time.monotonic() < stop_at]) for _ in range(WORKERS)]
+            time.sleep(KILL_AT)
+            with client.lock:
+                in_flight_at_kill = client.in_flight
+                done_before_kill = len(client.outcomes)
+            os.kill(stack.pid("gateway2"), signal.SIGKILL)
+            os.kill(stack.pid("db2"), signal.SIGKILL)
+            for future in futures:
+                future.result()
+
+        failed = [o for o in client.outcomes if o[2] == "connection-error" or (isinstance(o[2], int) and o[2] >= 500)]
+        served_by = {o[3] for o in client.outcomes if o[3]}
+        by_kind: dict = {}
+        for _, call, status, upstream in failed:
+            by_kind[(call.split()[0], status, upstream)] = by_kind.get((call.split()[0], status, upstream), 0) + 1
+        print(f"\nrequests: {len(client.outcomes)}, failed: {len(failed)} {by_kind}, "
+              f"in flight at the kill: {in_flight_at_kill}, upstreams: {sorted(served_by)}")
+        # Every gateway served traffic (gateway 2 until it was killed).
+        assert {f"127.0.0.1:{stack.ports[r]}" for r in ("r1", "r2", "r3")} <= served_by
+        assert done_before_kill > 0 and len(client.outcomes) > 3 * done_before_kill // 2
+        assert len(failed) <= in_flight_at_kill, failed
+
+        # The stock never drifts from the orders, whatever was killed.
+        final = {p.id: p.stock for p in products.ListProducts(product_pb2.ListProductsRequest(), timeout=10).products}
+
+    db_url = f"postgresql://merch@127.0.0.1:{stack.ports['pg']}/merch"
+    import psycopg2
+
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT product_id, coalesce(sum(quantity), 0) FROM orders WHERE status = 'placed' GROUP BY product_id")
+        placed = dict(cur.fetchall())
+    for pid in (1, 2, 3):
+        assert final[pid] == initial[pid] - placed.get(pid, 0)
+
+    # Every answered request's "Incoming request" and "Response status" records reached Kafka.
+    answered = {o[0] for o in client.outcomes if isinstance(o[2], int) and o[2] < 500}
+    kafka = support.Kafka.__new__(support.Kafka)
+    kafka.bootstrap, kafka.topic = stack.bootstrap, "log-channel"
+    seen: dict[str, set] = {}
+
+    def collect():
+        for message in kafka.read_all(expected=10**9, timeout=5):
+            record = json.loads(message.value)
+            if record.get("service") == "api_rest":
+                seen.setdefault(record.get("requestId", ""), set()).add(record["message"].split(":")[0])
+        return all(seen.get(rid, set()) >= {"Incoming request", "Response status"} for rid in answered)
+
+    support.wait_for(collect, timeout=60, interval=2)
