@@ -26,6 +26,7 @@ fi
 ensure_go_plugins
 ensure_grpcurl
 ensure_composecheck
+ensure_newman
 
 if [[ -d go_client/cmd/merchctl ]]; then
   mkdir -p bin

@@ -2,6 +2,7 @@
 PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.0
 GRPCURL_VERSION=v1.9.3
+NEWMAN_VERSION=6.2.2
 
 TOOLS_BIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools/bin"
 
@@ -36,4 +37,17 @@ ensure_composecheck() {
   fi
   (cd "$dir" && go build -o "$TOOLS_BIN/composecheck" .)
   echo "$want" >"$stamp"
+}
+
+# newman: runs the Postman collection (docs/postman_collection.json) from the command line.
+ensure_newman() {
+  local prefix="$TOOLS_BIN/../node"
+  if [[ -x "$prefix/node_modules/.bin/newman" && "$(cat "$TOOLS_BIN/.newman.version" 2>/dev/null)" == "$NEWMAN_VERSION" ]]; then
+    return 0
+  fi
+  echo "installing newman $NEWMAN_VERSION" >&2
+  mkdir -p "$prefix"
+  npm install --silent --no-audit --no-fund --prefix "$prefix" "newman@$NEWMAN_VERSION" >/dev/null
+  ln -sf ../node/node_modules/.bin/newman "$TOOLS_BIN/newman"
+  echo "$NEWMAN_VERSION" >"$TOOLS_BIN/.newman.version"
 }

@@ -9,6 +9,7 @@ import json
 import os
 import pathlib
 import random
+import re
 import signal
 import subprocess
 import tempfile
@@ -127,6 +128,52 @@ def journey(client: Client, stop_at: float, orders: dict):
             status, changed = client.request("PATCH", f"/orders/{order['id']}", {"quantity": random.randint(1, 3)}, token=token)
         elif roll < 0.5:
             client.request("DELETE", f"/orders/{order['id']}", token=token)
+
+
+def guide_blocks() -> list[str]:
+    text = (support.REPO / "docs/guide.md").read_text()
+    return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_the_guide_runs_command_by_command(stack):
+    """Runs every `sh` block of docs/guide.md, in order, in one bash session.
+
+    Substitution rule: the guide's default addresses (nginx 8080, DB 50051/50061, logging 50052) become
+    this stack's ports, and `make stack` — the block that starts what this fixture already started — is
+    the one block not run again.
+    """
+    blocks = guide_blocks()
+    assert blocks[0].strip() == "make stack"
+    script = "\n".join(blocks[1:])
+    for default, port in (("127.0.0.1:8080", "nginx"), ("127.0.0.1:50051", "db1"), ("127.0.0.1:50061", "db2"),
+                          ("127.0.0.1:50052", "log")):
+        script = script.replace(default, f"127.0.0.1:{stack.ports[port]}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    env.update(MERCH_DB_ADDR=f"127.0.0.1:{stack.ports['db1']}", MERCH_LOG_ADDR=f"127.0.0.1:{stack.ports['log']}",
+               MERCH_STATE_DIR=str(stack.state), KAFKA_PORT=str(stack.ports["kafka"]),
+               KAFKA_CONTROLLER_PORT=str(stack.ports["controller"]))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=support.REPO, env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    out = result.stdout
+    assert "Welcome to the gRPC Service!" in out
+    assert out.count("08 01 10 65 18 02") >= 2, "Go and Python encode the seed's example alike"
+    assert '"status":"cancelled"' in out.replace(" ", "")
+    assert "first line" in out and "Incoming request" in out
+    upstreams = {line.split(":", 1)[1].strip() for line in out.splitlines() if line.lower().startswith("x-upstream")}
+    assert len(upstreams) == 3, upstreams
+
+
+def test_the_postman_collection_runs_the_seed_flows(stack):
+    """newman (Postman's runner) plays docs/postman_collection.json through nginx; every step's status passes."""
+    check = subprocess.run([support.PYTHON, "scripts/postman.py", "--check"], cwd=support.REPO,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    result = subprocess.run(
+        [str(support.REPO / ".tools/bin/newman"), "run", "docs/postman_collection.json", "--bail",
+         "--env-var", f"baseUrl=http://127.0.0.1:{stack.ports['nginx']}", "--reporters", "cli"],
+        cwd=support.REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_mixed_workload_survives_killing_a_gateway_and_a_db_replica(stack):
