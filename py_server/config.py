@@ -39,6 +39,18 @@ class Settings:
     def production(self) -> bool:
         return self.env == "production"
 
+    def require_production_database(self) -> None:
+        """The DB service's start-up check: production refuses the embedded SQLite fallback.
+
+        (Only the DB service opens the database, so only it makes this check.)
+        """
+        if self.production and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                "MERCH_DATABASE_URL must be a postgresql:// URL when MERCH_ENV=production "
+                "(for example postgresql://merch:secret@db:5432/merch); "
+                "the embedded SQLite file is a dev convenience"
+            )
+
     @property
     def log_file(self) -> pathlib.Path:
         return self.state_dir / "logs.jsonl"
@@ -66,17 +78,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if env not in ("dev", "production"):
         raise ConfigError(f"MERCH_ENV must be 'dev' or 'production', got {env!r}")
     state_dir = pathlib.Path(environ.get("MERCH_STATE_DIR") or REPO_ROOT / ".merch").resolve()
-    database_url = environ.get("MERCH_DATABASE_URL", "").strip()
-    if not database_url:
-        if env == "production":
-            raise ConfigError(
-                "MERCH_DATABASE_URL is required when MERCH_ENV=production "
-                "(for example postgresql://merch:secret@db:5432/merch); "
-                "the embedded SQLite file is a dev convenience"
-            )
-        database_url = f"sqlite:///{state_dir / 'merch.sqlite3'}"
-    elif env == "production" and not database_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("MERCH_DATABASE_URL must be a postgresql:// URL when MERCH_ENV=production")
+    database_url = environ.get("MERCH_DATABASE_URL", "").strip() or f"sqlite:///{state_dir / 'merch.sqlite3'}"
     return Settings(
         env=env,
         state_dir=state_dir,

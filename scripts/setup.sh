@@ -7,6 +7,23 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/tools.sh
 . scripts/tools.sh
 
+# Debian packages the tests and the local stack use, installed once when missing:
+# PostgreSQL (server + pgbench), nginx, chromium (the Swagger UI test), wrk (benchmarks),
+# a JDK and Maven (Kafka from Apache's jars).
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+if ((${#need[@]})); then
+  echo "installing Debian packages: ${need[*]}" >&2
+  sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 PYTHON="${PYTHON:-python3}"
 if [[ ! -x .venv/bin/python ]]; then
   echo "creating .venv" >&2

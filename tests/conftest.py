@@ -5,6 +5,7 @@ import grpc
 import pytest
 
 from tests import support
+from tests.rest_fixtures import *  # noqa: F401,F403 - the REST gateway's fixtures
 
 
 @pytest.fixture(scope="session")

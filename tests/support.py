@@ -92,7 +92,10 @@ class ServiceProcess:
 def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
     """A clean environment for a service: no MERCH_* from the developer's shell or .env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
-    env.update(MERCH_STATE_DIR=str(state_dir), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1")
+    # Logs go nowhere unless a test asks for a logging service: never to a developer's
+    # `make run` on the default port.
+    env.update(MERCH_STATE_DIR=str(state_dir), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1",
+               MERCH_LOG_ADDR=f"127.0.0.1:{free_port()}")
     env.update(overrides)
     return env
 

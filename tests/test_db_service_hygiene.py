@@ -2,7 +2,6 @@
 the optional service token, reflection for grpcurl, and generated code in step with the protos."""
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import shutil
@@ -15,9 +14,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from merch.store.v1 import order_pb2, order_pb2_grpc, product_pb2, product_pb2_grpc, user_pb2, user_pb2_grpc
 from tests import support
-
-GRPCURL = str(support.REPO / ".tools/bin/grpcurl")
-
 
 def test_no_response_of_any_rpc_carries_a_password_or_hash(db_channel):
     users = user_pb2_grpc.UserServiceStub(db_channel)
@@ -50,29 +46,6 @@ def test_health_reports_every_service_serving(db_channel):
     health = health_pb2_grpc.HealthStub(db_channel)
     for service in ("", "merch.store.v1.OrderService", "merch.store.v1.UserService", "merch.store.v1.ProductService"):
         assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == health_pb2.HealthCheckResponse.SERVING
-
-
-def grpcurl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([GRPCURL, "-plaintext", *args], input=stdin, capture_output=True, text=True, timeout=30)
-
-
-def test_grpcurl_lists_describes_and_calls_by_reflection(db_address):
-    listed = grpcurl(db_address, "list").stdout.split()
-    assert {"merch.store.v1.OrderService", "merch.store.v1.ProductService", "merch.store.v1.UserService",
-            "merch.store.v1.GreetingService", "grpc.health.v1.Health"} <= set(listed)
-    described = grpcurl(db_address, "describe", "merch.store.v1.OrderService").stdout
-    for rpc in ("PlaceOrder", "GetOrder", "ListOrders", "UpdateOrder", "CancelOrder"):
-        assert f"rpc {rpc} (" in described
-    message = grpcurl(db_address, "describe", "merch.store.v1.PlaceOrderRequest").stdout
-    assert "int32 user_id = 1;" in message and "int32 product_id = 2;" in message and "int32 quantity = 3;" in message
-    greeting = grpcurl(db_address, "merch.store.v1.GreetingService/GetGreeting")
-    assert json.loads(greeting.stdout) == {"message": "Welcome to the gRPC Service!"}
-    product = grpcurl("-d", '{"product_id": 2}', db_address, "merch.store.v1.ProductService/GetProduct")
-    assert json.loads(product.stdout)["product"]["priceCents"] == "1999"
-    bad = grpcurl("-d", '{"user_id": 1, "product_id": 1, "quantity": 4}', db_address, "merch.store.v1.OrderService/PlaceOrder")
-    assert bad.returncode == 64 + 3 and "BadRequest" in bad.stdout + bad.stderr
-    health = grpcurl(db_address, "grpc.health.v1.Health/Check")
-    assert json.loads(health.stdout) == {"status": "SERVING"}
 
 
 def test_service_token_is_demanded_when_configured(tmp_path):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import threading
 import time
 import uuid
@@ -112,20 +111,6 @@ def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path
     finally:
         proc.stop()
     assert "dropped" in proc.log_text()
-
-
-def test_grpcurl_calls_ingest_from_stdin_and_tail_by_reflection(log_service):
-    address, state, _ = log_service
-    rid = uuid.uuid4().hex
-    grpcurl = str(support.REPO / ".tools/bin/grpcurl")
-    stream = "\n".join(json.dumps({"records": [{"service": "grpcurl", "message": f"hello {i}", "requestId": rid}]})
-                       for i in range(3))
-    sent = subprocess.run([grpcurl, "-plaintext", "-d", "@", address, "merch.logging.v1.LoggingService/WriteLogs"],
-                          input=stream, capture_output=True, text=True, timeout=30)
-    assert json.loads(sent.stdout) == {"acceptedCount": "3"}, sent.stderr
-    tail = subprocess.run([grpcurl, "-plaintext", "-max-time", "3", "-d", json.dumps({"requestId": rid, "lastN": 10}),
-                           address, "merch.logging.v1.LoggingService/TailLogs"], capture_output=True, text=True, timeout=30)
-    assert [m for m in ("hello 0", "hello 1", "hello 2") if m in tail.stdout] == ["hello 0", "hello 1", "hello 2"]
 
 
 # --- the shipping client -------------------------------------------------------------------------
