@@ -101,16 +101,10 @@ def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def db_service(state_dir: pathlib.Path, database_url: str | None = None, **env_overrides):
-    """Runs a DB service on a free port; yields (address, process)."""
-    port = free_port()
-    overrides = dict(env_overrides)
-    if database_url:
-        overrides["MERCH_DATABASE_URL"] = database_url
-    proc = ServiceProcess(
-        "py_server.db_service", ["--bind", f"127.0.0.1:{port}"], service_env(state_dir, **overrides), state_dir
-    )
-    address = f"127.0.0.1:{port}"
+def grpc_service(module: str, state_dir: pathlib.Path, extra_args: tuple[str, ...] = (), **env_overrides):
+    """Runs `python -m module --bind 127.0.0.1:<free port>` until SERVING; yields (address, process)."""
+    address = f"127.0.0.1:{free_port()}"
+    proc = ServiceProcess(module, ["--bind", address, *extra_args], service_env(state_dir, **env_overrides), state_dir)
     try:
         try:
             wait_serving(address, process=proc.process)
@@ -119,6 +113,13 @@ def db_service(state_dir: pathlib.Path, database_url: str | None = None, **env_o
         yield address, proc
     finally:
         proc.stop()
+
+
+def db_service(state_dir: pathlib.Path, database_url: str | None = None, **env_overrides):
+    """Runs a DB service on a free port; yields (address, process)."""
+    if database_url:
+        env_overrides["MERCH_DATABASE_URL"] = database_url
+    return grpc_service("py_server.db_service", state_dir, **env_overrides)
 
 
 class Postgres:
@@ -151,22 +152,9 @@ class Postgres:
         subprocess.run([str(REPO / "scripts/postgres.sh"), "stop"], env=self.env, check=False)
 
 
-@contextlib.contextmanager
-def logging_service(state_dir: pathlib.Path, **env_overrides):
+def logging_service(state_dir: pathlib.Path, *extra_args: str, **env_overrides):
     """Runs a logging service on a free port; yields (address, process)."""
-    port = free_port()
-    proc = ServiceProcess(
-        "py_server.logging_service", ["--bind", f"127.0.0.1:{port}"], service_env(state_dir, **env_overrides), state_dir
-    )
-    address = f"127.0.0.1:{port}"
-    try:
-        try:
-            wait_serving(address, process=proc.process)
-        except (RuntimeError, TimeoutError) as error:
-            raise RuntimeError(f"{error}; its log:\n{proc.log_text()[-3000:]}") from None
-        yield address, proc
-    finally:
-        proc.stop()
+    return grpc_service("py_server.logging_service", state_dir, extra_args, **env_overrides)
 
 
 class Kafka:

@@ -95,21 +95,15 @@ def test_stats_count_what_was_accepted_and_published(log_stub):
 
 def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path):
     # Kafka configured but not running, and a tiny buffer: records wait, then overflow.
-    port = support.free_port()
-    env = support.service_env(tmp_path, MERCH_KAFKA_BOOTSTRAP=f"127.0.0.1:{support.free_port()}")
-    proc = support.ServiceProcess("py_server.logging_service",
-                                  ["--bind", f"127.0.0.1:{port}", "--buffer-records", "10"], env, tmp_path)
-    try:
-        support.wait_serving(f"127.0.0.1:{port}", process=proc.process)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with support.logging_service(tmp_path, "--buffer-records", "10",
+                                 MERCH_KAFKA_BOOTSTRAP=f"127.0.0.1:{support.free_port()}") as (address, proc):
+        with grpc.insecure_channel(address) as channel:
             stub = logging_pb2_grpc.LoggingServiceStub(channel)
             reply = stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record(f"r{i}") for i in range(50)])]), timeout=10)
             assert reply.accepted_count + reply.dropped_count == 50 and reply.dropped_count >= 39
             stats = stub.GetLoggingStats(logging_pb2.GetLoggingStatsRequest(), timeout=5)
             assert stats.dropped_count == reply.dropped_count and stats.published_count == 0
             assert stats.sink.startswith("kafka://")
-    finally:
-        proc.stop()
     assert "dropped" in proc.log_text()
 
 
