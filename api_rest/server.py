@@ -30,8 +30,23 @@ def build_deps(settings: GatewaySettings) -> Deps:
         backend=Backend(settings.db_addr, timeout_seconds=settings.grpc_timeout_seconds,
                         service_token=settings.service_token),
         tokens=TokenAuthority(settings.jwt_secret, settings.jwt_ttl_seconds),
-        shipper=LogShipper(settings.log_addr, "api_rest", token=settings.service_token).start(),
+        shipper=(LogShipper(settings.log_addr, "api_rest", token=settings.service_token).start()
+                 if settings.log_shipping else _NoShipping()),
     )
+
+
+class _NoShipping:
+    """MERCH_LOG_SHIPPING=off: request records are not shipped at all.
+
+    Only for measuring what shipping costs (the benchmarks' P3 anchor); a real
+    deployment keeps it on.
+    """
+
+    def log(self, *args, **kwargs) -> bool:
+        return False
+
+    def close(self, timeout: float = 0.0) -> None:
+        pass
 
 
 class GatewayServer(BaseApplication):

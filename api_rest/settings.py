@@ -29,6 +29,7 @@ class GatewaySettings:
     grpc_timeout_seconds: float
     workers: int
     threads: int
+    log_shipping: bool = True
 
     @property
     def production(self) -> bool:
@@ -82,4 +83,14 @@ def load(environ: dict[str, str] | None = None) -> GatewaySettings:
         grpc_timeout_seconds=_number(environ, "MERCH_GRPC_TIMEOUT_SECONDS", 5.0, 0.05, 300.0, float),
         workers=_number(environ, "MERCH_REST_WORKERS", os.cpu_count() or 1, 1, 64),
         threads=_number(environ, "MERCH_REST_THREADS", 4, 1, 256),
+        log_shipping=_switch(environ, "MERCH_LOG_SHIPPING", default=True),
     )
+
+
+def _switch(environ, name: str, *, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off"):
+        raise ConfigError(f"{name} must be 'on' or 'off', got {raw!r}")
+    return raw == "on"

@@ -52,3 +52,14 @@ def test_defaults(tmp_path):
     loaded = settings.load({"MERCH_STATE_DIR": str(tmp_path)})
     assert (loaded.bind, loaded.jwt_ttl_seconds, loaded.grpc_timeout_seconds) == ("127.0.0.1:5000", 3600, 5.0)
     assert loaded.db_addr == "127.0.0.1:50051"
+
+
+@pytest.mark.parametrize("raw, expected", [("", True), ("on", True), ("OFF", False)])
+def test_log_shipping_switch(tmp_path, raw, expected):
+    environ = {"MERCH_STATE_DIR": str(tmp_path), "MERCH_LOG_SHIPPING": raw}
+    assert settings.load(environ).log_shipping is expected
+
+
+def test_log_shipping_switch_refuses_other_words(tmp_path):
+    with pytest.raises(ConfigError, match="MERCH_LOG_SHIPPING"):
+        settings.load({"MERCH_STATE_DIR": str(tmp_path), "MERCH_LOG_SHIPPING": "maybe"})
