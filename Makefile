@@ -1,5 +1,5 @@
 # The SUSTech Merch Store. `make run` and `make test` set themselves up on a fresh machine.
-.PHONY: setup gen run stack test lint clean
+.PHONY: setup gen run stack test bench lint clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,9 @@ stack: setup
 
 test: setup
 	@scripts/test.sh
+
+bench: setup
+	@scripts/bench.sh $(BENCH_ARGS)
 
 lint: setup
 	@PATH="$(CURDIR)/.venv/bin:$$PATH" buf lint && PATH="$(CURDIR)/.venv/bin:$$PATH" buf format -d --exit-code

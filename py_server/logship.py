@@ -12,8 +12,8 @@ every `confirm_every` records), and re-sent if that stream failed.
 """
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import random
 import threading
 import time
@@ -43,7 +43,13 @@ class LogShipper:
                  confirm_every: int = 5_000):
         self.address, self.service = address, service
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._queue: queue.Queue = queue.Queue(queue_size)
+        # A deque, not a queue.Queue, whose every put notifies the background thread: a log call
+        # wakes it only when its record is the first of a batch or fills one (`_wake`), so a batch
+        # costs one or two thread switches instead of one per record. Calls racing on the last
+        # free places may overfill it by as many records as there are threads.
+        self._queue: collections.deque = collections.deque()
+        self._queue_size = queue_size
+        self._wake = threading.Event()
         self._batch_size, self._linger = batch_size, linger
         self._idle_confirm, self._confirm_every = idle_confirm, confirm_every
         self._pending: list[list[logging_pb2.LogRecord]] = []  # sent on the open stream, not yet confirmed
@@ -62,15 +68,16 @@ class LogShipper:
 
     def log(self, level: str, message: str, *, request_id: str | None = None, **fields) -> bool:
         """Queues a record; False if the queue was full and it was dropped (counted)."""
-        stamp = time.time_ns()
-        rid = request_context.current_request_id.get() if request_id is None else request_id
-        try:
-            self._queue.put_nowait((stamp, LEVELS.get(level, logging_pb2.LOG_LEVEL_INFO), str(message), rid or "",
-                                    {k: str(v) for k, v in fields.items() if v is not None}))
-            return True
-        except queue.Full:
+        if len(self._queue) >= self._queue_size:
             self.dropped += 1
             return False
+        rid = request_context.current_request_id.get() if request_id is None else request_id
+        queued = len(self._queue)
+        self._queue.append((time.time_ns(), LEVELS.get(level, logging_pb2.LOG_LEVEL_INFO), str(message), rid or "",
+                            {k: str(v) for k, v in fields.items() if v is not None}))
+        if queued == 0 or queued + 1 == self._batch_size:
+            self._wake.set()
+        return True
 
     def debug(self, message: str, **kw) -> bool:
         return self.log("debug", message, **kw)
@@ -96,7 +103,7 @@ class LogShipper:
 
     @property
     def backlog(self) -> int:
-        return self._queue.qsize() + sum(len(b) for b in self._pending)
+        return len(self._queue) + sum(len(b) for b in self._pending)
 
     # --- the background thread ------------------------------------------------------------------
 
@@ -108,7 +115,7 @@ class LogShipper:
 
     def _done(self) -> bool:
         return self._stop.is_set() and (
-            (self._queue.empty() and not self._pending) or time.monotonic() > self._deadline
+            (not self._queue and not self._pending) or time.monotonic() > self._deadline
         )
 
     def _run(self) -> None:
@@ -116,7 +123,7 @@ class LogShipper:
         with channels.open_channel(self.address) as channel:
             stub = logging_pb2_grpc.LoggingServiceStub(channel)
             while not self._done():
-                if self._queue.empty() and not self._pending:
+                if not self._queue and not self._pending:
                     self._stop.wait(0.05)  # nothing to send: no stream needed yet
                     continue
                 with self._lock:
@@ -144,7 +151,7 @@ class LogShipper:
                         break
                     time.sleep(backoff * (0.5 + random.random()))
                     backoff = min(backoff * 2, 5.0)
-        if not self._queue.empty() or self._pending:
+        if self._queue or self._pending:
             _log.warning("log shipper for %s stopped with %d records unsent", self.service, self.backlog)
 
     def _requests(self, stream: int, carried: list):
@@ -171,14 +178,42 @@ class LogShipper:
                 return  # close the stream: the answer confirms everything on it
 
     def _next_batch(self) -> list[logging_pb2.LogRecord]:
-        try:
-            batch = [self._record(self._queue.get(timeout=0.1))]
-        except queue.Empty:
-            return []
-        deadline = time.monotonic() + self._linger
-        while len(batch) < self._batch_size:
-            try:
-                batch.append(self._record(self._queue.get(timeout=max(0.0, deadline - time.monotonic()))))
-            except queue.Empty:
-                break
+        """Up to `batch_size` records: waits up to 0.1 s for a first one, then up to `linger` for more."""
+        queue = self._queue
+        if not queue:
+            self._wake.clear()
+            if not queue:  # checked again after clear(): a record queued in between has set it
+                self._wake.wait(0.1)
+            if not queue:
+                return []
+        if len(queue) < self._batch_size:
+            self._wake.clear()
+            if len(queue) < self._batch_size:
+                self._wake.wait(self._linger)  # cut short by the record that fills the batch
+        batch = []
+        take = queue.popleft
+        for _ in range(min(self._batch_size, len(queue))):
+            batch.append(self._record(take()))
         return batch
+
+
+class DisabledShipper:
+    """LogShipper's interface for a process whose log shipping is switched off: every call
+    returns at once and ships nothing (nothing is counted as dropped either)."""
+
+    sent = dropped = backlog = 0
+    connected = False
+
+    def log(self, level: str, message: str, *, request_id: str | None = None, **fields) -> bool:
+        return True
+
+    def debug(self, message: str, **kw) -> bool:
+        return True
+
+    info = warning = error = debug
+
+    def start(self) -> "DisabledShipper":
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        pass

@@ -30,20 +30,29 @@ class _ConnectionPerCall(grpc.ServerInterceptor):
 
     def __init__(self, database: peewee.Database):
         self._database = database
+        # Wrapped handlers by method: this is the innermost interceptor, so the handler
+        # `continuation` returns for a method is the registered one, the same on every call.
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
         handler = continuation(handler_call_details)
-        if handler is None or not handler_call_details.method.startswith("/merch."):
+        if handler is None or not method.startswith("/merch."):
             return handler
+        database = self._database
 
         def wrap(behavior, streaming):
             def run(request, context):
-                with self._database.connection_context():
+                with database.connection_context():
                     return behavior(request, context)
 
             return run
 
-        return interceptors._wrap_handler(handler, wrap)
+        wrapped = self._wrapped[method] = interceptors._wrap_handler(handler, wrap)
+        return wrapped
 
 
 class DatabaseHealthMonitor:

@@ -27,6 +27,18 @@ class BoundedBuffer:
             self._lock.notify()
             return True
 
+    def offer_many(self, items: list) -> list:
+        """`offer` for each item in order, under one lock: returns the items taken (the first ones)."""
+        with self._lock:
+            room = max(0, self.capacity - len(self._items))
+            taken = items if len(items) <= room else items[:room]
+            if taken:
+                self._items.extend(taken)
+                self.accepted += len(taken)
+                self._lock.notify()
+            self.dropped += len(items) - len(taken)
+            return taken
+
     def take(self, max_items: int, timeout: float) -> list:
         """Up to `max_items`, waiting at most `timeout` seconds for the first one."""
         with self._lock:

@@ -1,6 +1,9 @@
 """Log records: normalising what arrives, the one-line JSON form, and tail filters."""
 from __future__ import annotations
 
+import json
+import json.encoder
+
 from google.protobuf import json_format, timestamp_pb2
 
 from merch.logging.v1 import logging_pb2
@@ -15,21 +18,74 @@ def _clip(text: str, limit: int) -> str:
 
 def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) -> logging_pb2.LogRecord:
     """Makes a record publishable without refusing it: a log line is worth keeping
-    even when it is too long, so over-long parts are clipped (marked with …)."""
-    out = logging_pb2.LogRecord()
-    out.time.CopyFrom(record.time if record.HasField("time") else received)
-    out.service = _clip(record.service, MAX_SERVICE) or "unknown"
-    out.level = record.level or logging_pb2.LOG_LEVEL_INFO
-    out.message = _clip(record.message, MAX_MESSAGE)
-    out.request_id = _clip(record.request_id, MAX_REQUEST_ID)
-    for key in sorted(record.fields)[:MAX_FIELDS]:
-        out.fields[_clip(key, MAX_KEY)] = _clip(record.fields[key], MAX_VALUE)
-    return out
+    even when it is too long, so over-long parts are clipped (marked with …).
+
+    Built with one constructor call rather than field by field: this runs for every
+    record the service takes in, and the constructor is several times cheaper.
+    """
+    service, message, request_id, fields = record.service, record.message, record.request_id, record.fields
+    return logging_pb2.LogRecord(
+        time=record.time if record.HasField("time") else received,
+        service=(service if len(service) <= MAX_SERVICE else _clip(service, MAX_SERVICE)) or "unknown",
+        level=record.level or logging_pb2.LOG_LEVEL_INFO,
+        message=message if len(message) <= MAX_MESSAGE else _clip(message, MAX_MESSAGE),
+        request_id=request_id if len(request_id) <= MAX_REQUEST_ID else _clip(request_id, MAX_REQUEST_ID),
+        # Keys inserted in sorted order, as many as allowed (a clipped key that collides keeps the
+        # later value): the map's iteration order, and so the JSON line, depends on that order.
+        fields={_clip(key, MAX_KEY): _clip(fields[key], MAX_VALUE) for key in sorted(fields)[:MAX_FIELDS]}
+        if fields else None,
+    )
+
+
+_LEVEL_NAMES = {value.number: '"' + value.name + '"' for value in logging_pb2.LogLevel.DESCRIPTOR.values}
+_string = json.encoder.encode_basestring  # how json.dumps(…, ensure_ascii=False) writes a string
+_day = [None, ""]  # the last second formatted, and its text: records come in bursts within a second
+
+
+def _timestamp(stamp: timestamp_pb2.Timestamp) -> str:
+    """Timestamp.ToJsonString(), with the date and time of day formatted once per second."""
+    seconds, nanos = stamp.seconds, stamp.nanos
+    if not 0 <= nanos < 1_000_000_000:
+        return stamp.ToJsonString()  # raises, as json_format would
+    cached_seconds, base = _day
+    if seconds != cached_seconds:
+        base = timestamp_pb2.Timestamp(seconds=seconds).ToJsonString()[:-1]  # validates the range too
+        _day[:] = seconds, base
+    if nanos == 0:
+        return base + "Z"
+    if nanos % 1_000_000 == 0:
+        return "%s.%03dZ" % (base, nanos // 1_000_000)
+    if nanos % 1_000 == 0:
+        return "%s.%06dZ" % (base, nanos // 1_000)
+    return "%s.%09dZ" % (base, nanos)
 
 
 def to_json_line(record: logging_pb2.LogRecord) -> str:
-    """The record in protobuf's canonical JSON mapping, on one line."""
-    return json_format.MessageToJson(record, indent=None, ensure_ascii=False)
+    """The record in protobuf's canonical JSON mapping, on one line.
+
+    Exactly what `json_format.MessageToJson(record, indent=None, ensure_ascii=False)`
+    writes (a test compares the two on many records), built directly as text: the
+    generic printer costs about 12 µs a record, this about a fifth of that.
+    """
+    parts = []
+    if record.HasField("time"):
+        try:
+            parts.append('"time": "' + _timestamp(record.time) + '"')
+        except ValueError as error:
+            raise json_format.SerializeToJsonError(f"Failed to serialize time field: {error}.") from error
+    if record.service:
+        parts.append('"service": ' + _string(record.service))
+    level = record.level
+    if level:
+        parts.append('"level": ' + _LEVEL_NAMES.get(level, str(level)))
+    if record.message:
+        parts.append('"message": ' + _string(record.message))
+    if record.request_id:
+        parts.append('"requestId": ' + _string(record.request_id))
+    fields = record.fields
+    if fields:
+        parts.append('"fields": {' + ", ".join(_string(key) + ": " + _string(fields[key]) for key in fields) + "}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def from_json_line(line: str | bytes) -> logging_pb2.LogRecord:

@@ -31,7 +31,7 @@ class LoggingServicer(logging_pb2_grpc.LoggingServiceServicer):
             received = timestamp_pb2.Timestamp()
             received.GetCurrentTime()
             records = [normalise(r, received) for r in request.records]
-            taken = [r for r in records if self._buffer.offer(r)]
+            taken = self._buffer.offer_many(records)
             accepted += len(taken)
             dropped += len(records) - len(taken)
             if len(taken) < len(records):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import weakref
 
 import peewee
 
@@ -102,3 +103,44 @@ def write_transaction():
     if isinstance(database, peewee.SqliteDatabase):
         return database.atomic(lock_type="IMMEDIATE")
     return database.atomic()
+
+
+class Compiled:
+    """A query whose SQL text peewee compiles once per database, then runs with new parameters.
+
+    Compiling a query is most of peewee's cost on a hot path (about 100 µs for a
+    primary-key lookup, against 50 µs for the round trip itself). `build(*params)`
+    must return the peewee query for those parameter values; the SQL is compiled
+    from placeholder values and checked to take exactly those parameters, in order.
+    """
+
+    _PLACEHOLDERS = (-1_000_001, -1_000_002, -1_000_003, -1_000_004)
+
+    def __init__(self, build, arity: int):
+        self._build, self._arity = build, arity
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _for(self, database) -> tuple[str, tuple]:
+        compiled = self._compiled.get(database)
+        if compiled is None:
+            placeholders = self._PLACEHOLDERS[: self._arity]
+            sql, params = self._build(*placeholders).sql()
+            if tuple(params[: self._arity]) != placeholders:
+                raise AssertionError(f"compiled query takes {params}, not {placeholders} first")
+            # The query's own constants (LIMIT 1 …) follow the caller's parameters.
+            compiled = self._compiled[database] = (sql, tuple(params[self._arity:]))
+        return compiled
+
+    def rows(self, *params) -> list[tuple]:
+        database = database_proxy.obj
+        sql, constants = self._for(database)
+        return database.execute_sql(sql, (*params, *constants)).fetchall()
+
+
+def first_model(model: type[BaseModel], compiled: Compiled, *params):
+    """The first row of a `model.select()` query as a model instance (converted as peewee would), or None."""
+    rows = compiled.rows(*params)
+    if not rows:
+        return None
+    fields = model._meta.sorted_fields
+    return model(**{f.name: f.python_value(value) for f, value in zip(fields, rows[0])}, __no_default__=1)

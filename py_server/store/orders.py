@@ -9,6 +9,9 @@ concurrent updates and cancellations cannot deadlock.
 from __future__ import annotations
 
 import decimal
+import weakref
+
+import peewee
 
 from py_server.errors import FailedPrecondition, NotFound
 from py_server.store.models import Order, OrderStatus, Product, database_proxy, utcnow, write_transaction
@@ -64,12 +67,65 @@ def place_order(user_id: int, product_id: int, quantity: int) -> Order:
     v.positive_id("product_id", product_id)
     _check_quantity(v, quantity)
     v.raise_if_any()
+    if isinstance(database_proxy.obj, peewee.PostgresqlDatabase):
+        return _place_order_in_one_statement(user_id, product_id, quantity)
     user = get_user(user_id)
     if not user.active:
         raise FailedPrecondition(f"user {user_id} is deactivated and cannot place orders")
     with write_transaction():
         price = _move_stock(product_id, -quantity)
         return Order.create(user=user_id, product=product_id, quantity=quantity, total_price=price * quantity)
+
+
+# PlaceOrder on PostgreSQL: the user check, the conditional stock update and the insert as one
+# prepared statement, so one round trip and one implicit transaction. The product's row lock is
+# held for this statement and its commit only, never across round trips to this process (a hot
+# product serialises every order on that lock). Same checks, in the same order, with the same
+# outcome as the steps below it in place_order(); stock still only moves by
+# `stock = stock - n WHERE stock >= n`.
+_PREPARE_PLACE_ORDER = """
+PREPARE merch_place_order (integer, integer, integer, text, timestamp, timestamp) AS
+WITH buyer AS (
+    SELECT active FROM users WHERE id = $1
+), taken AS (
+    UPDATE products SET stock = stock - $3
+    WHERE id = $2 AND stock - $3 >= 0 AND (SELECT active FROM buyer)
+    RETURNING price
+), placed AS (
+    INSERT INTO orders (user_id, product_id, quantity, total_price, status, create_time, update_time)
+    SELECT $1, $2, $3, price * $3, $4, $5, $6 FROM taken
+    RETURNING id, total_price, create_time, update_time
+)
+SELECT (SELECT active FROM buyer), placed.id, placed.total_price, placed.create_time, placed.update_time
+FROM (VALUES (1)) AS one LEFT JOIN placed ON true
+"""
+_EXECUTE_PLACE_ORDER = "EXECUTE merch_place_order (%s, %s, %s, %s, %s, %s)"
+_prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections (sessions) that have it
+
+
+def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) -> Order:
+    database = database_proxy.obj
+    connection = database.connection()
+    if connection not in _prepared_on:
+        database.execute_sql(_PREPARE_PLACE_ORDER)
+        _prepared_on.add(connection)
+    active, order_id, total_price, create_time, update_time = database.execute_sql(
+        _EXECUTE_PLACE_ORDER, (user_id, product_id, quantity, OrderStatus.PLACED, utcnow(), utcnow())
+    ).fetchone()
+    if active is None:
+        raise NotFound(f"user {user_id} does not exist")
+    if not active:
+        raise FailedPrecondition(f"user {user_id} is deactivated and cannot place orders")
+    if order_id is None:
+        product = Product.get_or_none(Product.id == product_id)
+        if product is None:
+            raise NotFound(f"product {product_id} does not exist")
+        raise FailedPrecondition(
+            f"not enough stock of product {product_id}: {product.stock} left, {quantity} requested"
+        )
+    return Order(id=order_id, user=user_id, product=product_id, quantity=quantity,
+                 total_price=Order.total_price.python_value(total_price), status=OrderStatus.PLACED,
+                 create_time=create_time, update_time=update_time)
 
 
 def get_order(order_id: int, user_id: int = 0) -> Order:

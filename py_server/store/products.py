@@ -6,7 +6,7 @@ import decimal
 import peewee
 
 from py_server.errors import AlreadyExists, FailedPrecondition, NotFound
-from py_server.store.models import CENT, Order, Product, database_proxy
+from py_server.store.models import CENT, Compiled, Order, Product, database_proxy, first_model
 from py_server.validation import Violations, page_size, page_token
 
 MAX_PRICE_CENTS = 100_000_000  # NUMERIC(10,2) holds up to 99,999,999.99
@@ -45,10 +45,13 @@ def get_product(product_id: int) -> Product:
     v = Violations()
     v.positive_id("product_id", product_id)
     v.raise_if_any()
-    product = Product.get_or_none(Product.id == product_id)
+    product = first_model(Product, _PRODUCT_BY_ID, product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist")
     return product
+
+
+_PRODUCT_BY_ID = Compiled(lambda product_id: Product.select().where(Product.id == product_id).limit(1), 1)
 
 
 def list_products(size: int, token: str, category: str) -> tuple[list[Product], str]:

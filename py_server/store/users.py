@@ -5,7 +5,7 @@ import bcrypt
 import peewee
 
 from py_server.errors import AlreadyExists, FailedPrecondition, NotFound, Unauthenticated
-from py_server.store.models import User, database_proxy, utcnow
+from py_server.store.models import Compiled, User, database_proxy, first_model, utcnow
 from py_server.validation import Violations
 
 UNIQUE_FIELDS = ("sid", "username", "email")
@@ -64,10 +64,13 @@ def get_user(user_id: int) -> User:
     v = Violations()
     v.positive_id("user_id", user_id)
     v.raise_if_any()
-    user = User.get_or_none(User.id == user_id)
+    user = first_model(User, _USER_BY_ID, user_id)
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     return user
+
+
+_USER_BY_ID = Compiled(lambda user_id: User.select().where(User.id == user_id).limit(1), 1)
 
 
 def create_user(fields: dict, hasher: PasswordHasher) -> User:

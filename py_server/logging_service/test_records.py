@@ -1,0 +1,72 @@
+"""The fast record paths write exactly what the generic protobuf code wrote before them."""
+from __future__ import annotations
+
+import random
+
+from google.protobuf import json_format, timestamp_pb2
+
+from merch.logging.v1 import logging_pb2
+from py_server.logging_service import records
+
+ALPHABET = "abcXYZ09 _-.:/\\\"'\n\t\x00\x7féü€漢字😀…"
+
+
+def random_text(rng: random.Random, long: bool = False) -> str:
+    size = rng.choice([0, 1, 5, 30, 63, 64, 65, 127, 128, 129, 1024, 1025, 8191, 8192, 8193]) if long else rng.randint(0, 12)
+    return "".join(rng.choice(ALPHABET) for _ in range(size))
+
+
+def random_record(rng: random.Random) -> logging_pb2.LogRecord:
+    record = logging_pb2.LogRecord(
+        service=random_text(rng, long=rng.random() < 0.3), message=random_text(rng, long=rng.random() < 0.3),
+        request_id=random_text(rng, long=rng.random() < 0.3), level=rng.choice([0, 1, 2, 3, 4, 5, 7, 99]),
+        fields={random_text(rng, long=rng.random() < 0.2): random_text(rng, long=rng.random() < 0.2)
+                for _ in range(rng.choice([0, 1, 3, 31, 32, 33, 40]))},
+    )
+    if rng.random() < 0.7:
+        record.time.seconds = rng.randint(0, 253402300799)
+        record.time.nanos = rng.choice([0, 1, 1_000, 1_000_000, 123_000, 5, 999_000_000, 999_999_999, 100_000_000])
+    return record
+
+
+def reference_normalise(record, received):
+    """normalise() as it was written first, field by field: the specification."""
+    out = logging_pb2.LogRecord()
+    out.time.CopyFrom(record.time if record.HasField("time") else received)
+    out.service = records._clip(record.service, records.MAX_SERVICE) or "unknown"
+    out.level = record.level or logging_pb2.LOG_LEVEL_INFO
+    out.message = records._clip(record.message, records.MAX_MESSAGE)
+    out.request_id = records._clip(record.request_id, records.MAX_REQUEST_ID)
+    for key in sorted(record.fields)[:records.MAX_FIELDS]:
+        out.fields[records._clip(key, records.MAX_KEY)] = records._clip(record.fields[key], records.MAX_VALUE)
+    return out
+
+
+def test_normalise_and_json_line_match_the_generic_code():
+    rng = random.Random(20261124)
+    received = timestamp_pb2.Timestamp(seconds=1_764_000_000, nanos=42)
+    for _ in range(1500):
+        record = random_record(rng)
+        fast = records.normalise(record, received)
+        slow = reference_normalise(record, received)
+        assert fast == slow
+        assert records.to_json_line(fast) == json_format.MessageToJson(slow, indent=None, ensure_ascii=False)
+
+
+def test_a_record_with_no_fields_set_but_time_is_written_like_the_generic_code():
+    record = logging_pb2.LogRecord()
+    record.time.seconds = 0
+    assert records.to_json_line(record) == json_format.MessageToJson(record, indent=None, ensure_ascii=False)
+    assert records.to_json_line(logging_pb2.LogRecord()) == "{}"
+
+
+def test_an_out_of_range_time_fails_as_the_generic_code_does():
+    import pytest
+
+    for seconds, nanos in ((253402300800, 0), (-62135596801, 0), (5, 1_000_000_000), (5, -1)):
+        record = logging_pb2.LogRecord(service="s")
+        record.time.seconds, record.time.nanos = seconds, nanos
+        with pytest.raises(json_format.SerializeToJsonError):
+            json_format.MessageToJson(record, indent=None, ensure_ascii=False)
+        with pytest.raises(json_format.SerializeToJsonError):
+            records.to_json_line(record)
