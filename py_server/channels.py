@@ -70,5 +70,8 @@ def open_channel(addresses: str, *, retry_unavailable: bool = False) -> grpc.Cha
             # retries calls that never reached a replica (one that just went away).
             ("grpc.enable_retries", 1),
             ("grpc.keepalive_time_ms", 30_000),
+            # Reconnect to a replica that returns within seconds, not gRPC's default of up to 120 s.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 2000),
         ],
     )

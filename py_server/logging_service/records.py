@@ -16,6 +16,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
+
+
+def _valid_time(stamp: timestamp_pb2.Timestamp) -> bool:
+    """A time the JSON mapping can write; any other is replaced by the receive time, so that
+    one bad record from a client cannot stop the publisher."""
+    return _MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS and 0 <= stamp.nanos < 1_000_000_000
+
+
 def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) -> logging_pb2.LogRecord:
     """Makes a record publishable without refusing it: a log line is worth keeping
     even when it is too long, so over-long parts are clipped (marked with …).
@@ -25,7 +35,7 @@ def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) 
     """
     service, message, request_id, fields = record.service, record.message, record.request_id, record.fields
     return logging_pb2.LogRecord(
-        time=record.time if record.HasField("time") else received,
+        time=record.time if record.HasField("time") and _valid_time(record.time) else received,
         service=(service if len(service) <= MAX_SERVICE else _clip(service, MAX_SERVICE)) or "unknown",
         level=record.level or logging_pb2.LOG_LEVEL_INFO,
         message=message if len(message) <= MAX_MESSAGE else _clip(message, MAX_MESSAGE),

@@ -70,3 +70,13 @@ def test_an_out_of_range_time_fails_as_the_generic_code_does():
             json_format.MessageToJson(record, indent=None, ensure_ascii=False)
         with pytest.raises(json_format.SerializeToJsonError):
             records.to_json_line(record)
+
+
+def test_an_out_of_range_client_time_is_replaced_by_the_receive_time():
+    received = timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    for seconds, nanos in ((253402300800, 0), (-62135596801, 0), (5, 1_000_000_000), (5, -1)):
+        bad = logging_pb2.LogRecord(service="s", message="m")
+        bad.time.seconds, bad.time.nanos = seconds, nanos
+        normalised = records.normalise(bad, received)
+        assert normalised.time == received
+        assert records.to_json_line(normalised) == json_format.MessageToJson(normalised, indent=None, ensure_ascii=False)
