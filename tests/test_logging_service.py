@@ -24,7 +24,7 @@ def log_service(tmp_path_factory):
 
 @pytest.fixture
 def log_stub(log_service):
-    with grpc.insecure_channel(log_service[0]) as channel:
+    with support.channel(log_service[0]) as channel:
         yield logging_pb2_grpc.LoggingServiceStub(channel)
 
 
@@ -97,7 +97,7 @@ def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path
     # Kafka configured but not running, and a tiny buffer: records wait, then overflow.
     with support.logging_service(tmp_path, "--buffer-records", "10",
                                  MERCH_KAFKA_BOOTSTRAP=f"127.0.0.1:{support.free_port()}") as (address, proc):
-        with grpc.insecure_channel(address) as channel:
+        with support.channel(address) as channel:
             stub = logging_pb2_grpc.LoggingServiceStub(channel)
             reply = stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record(f"r{i}") for i in range(50)])]), timeout=10)
             assert reply.accepted_count + reply.dropped_count == 50 and reply.dropped_count >= 39

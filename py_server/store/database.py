@@ -6,14 +6,18 @@ every model and query.
 """
 from __future__ import annotations
 
+import logging
 import pathlib
 import time
 import urllib.parse
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from py_server.store import models, seed
+from py_server.store import identity, models, seed
+
+_log = logging.getLogger(__name__)
 
 # psycopg2.extensions.TRANSACTION_STATUS_IDLE, without importing psycopg2 where SQLite is enough.
 _IDLE = 0
@@ -101,7 +105,46 @@ def prepare_schema(database: peewee.Database) -> None:
             if postgres:
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
             database.create_tables(models.MODELS, safe=True)
+            _migrate_users(database)
             seed.seed_products_once()
+
+
+def _migrate_users(database: peewee.Database) -> None:
+    """Brings a users table made by an older version up to date: identity keys and token versions.
+
+    Existing rows get their normalised keys. Two old rows whose names (or
+    emails) only differed in case or form cannot both keep them: the later
+    one's key is suffixed with its id (it can still be found by id, and its
+    owner is told the name is taken if they try to reuse it), and a warning
+    names it.
+    """
+    columns = {column.name for column in database.get_columns("users")}
+    migrator = SchemaMigrator.from_database(database)
+    added = [
+        migrator.add_column("users", name, field)
+        for name, field in (
+            ("username_key", peewee.CharField(max_length=200, null=True)),
+            ("email_key", peewee.CharField(max_length=254, null=True)),
+            ("token_version", peewee.IntegerField(default=1)),
+        )
+        if name not in columns
+    ]
+    if added:
+        migrate(*added)
+    seen: dict[str, set[str]] = {"username_key": set(), "email_key": set()}
+    for user in models.User.select().where(models.User.username_key.is_null() | models.User.email_key.is_null()) \
+            .order_by(models.User.id):
+        keys = {"username_key": identity.username_key(user.username), "email_key": identity.email_key(user.email)}
+        for column, key in keys.items():
+            taken = models.User.select().where(getattr(models.User, column) == key, models.User.id != user.id)
+            if key in seen[column] or taken.exists():
+                keys[column] = f"{key}#{user.id}"
+                _log.warning("user %d: %s %r collides with another user's; stored as %r",
+                             user.id, column, key, keys[column])
+            seen[column].add(keys[column])
+        models.User.update(**keys).where(models.User.id == user.id).execute()
+    for column in ("username_key", "email_key"):
+        database.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS users_{column} ON users ({column})")
 
 
 def ping(database: peewee.Database) -> None:
