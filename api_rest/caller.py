@@ -23,7 +23,6 @@ from api_rest.errors import forbidden, unauthenticated
 from api_rest.requestlog import REQUEST_ID_KEY, USER_ID_KEY
 
 _BODY_KEY = "merch.body"  # the parsed JSON body, read once per request
-_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def request_id() -> str:
@@ -76,9 +75,7 @@ def _require_self(user: user_pb2.User, claimed: int | None, where: str) -> None:
 def body(*, required: bool = True):
     """The request's JSON body (bounded, see bodies.read_json), read once; NO_BODY if absent and optional."""
     environ = request.environ
-    if _BODY_KEY not in environ:
-        if request.method not in _METHODS_WITH_BODY:
-            return bodies.NO_BODY
+    if _BODY_KEY not in environ:  # any method's body counts: a GET's user_id is checked too
         environ[_BODY_KEY] = bodies.read_json(environ, required=False)
     data = environ[_BODY_KEY]
     if data is bodies.NO_BODY and required:

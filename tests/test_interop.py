@@ -66,8 +66,11 @@ def merchctl_command(store: Store, *args: str, request_id: str | None = None) ->
 
 
 def clean_env() -> dict[str, str]:
-    """No MERCH_* from the developer's shell: only the flags say where the services are."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    """No MERCH_* from the developer's shell: only the flags say where the services are, and the
+    environment gives the services' token, as an operator's would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    env["MERCH_SERVICE_TOKEN"] = support.SERVICE_TOKEN
+    return env
 
 
 def merchctl(store: Store, *args: str, stdin: str | None = None,

@@ -112,7 +112,7 @@ def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path
 def test_shipper_delivers_in_order_and_log_calls_return_at_once(log_service):
     address, state, _ = log_service
     rid = uuid.uuid4().hex
-    shipper = LogShipper(address, "shipper-test").start()
+    shipper = LogShipper(address, "shipper-test", token=support.SERVICE_TOKEN).start()
     latencies = []
     for i in range(2000):
         started = time.perf_counter_ns()
@@ -138,7 +138,7 @@ def test_killing_the_logging_service_never_blocks_callers_and_nothing_is_lost(tm
         return proc
 
     proc = start()
-    shipper = LogShipper(address, "outage-test", idle_confirm=0.2).start()
+    shipper = LogShipper(address, "outage-test", idle_confirm=0.2, token=support.SERVICE_TOKEN).start()
     rid = uuid.uuid4().hex
     try:
         for i in range(100):

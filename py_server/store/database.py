@@ -104,20 +104,16 @@ def prepare_schema(database: peewee.Database) -> None:
         with database.atomic(**({} if postgres else {"lock_type": "IMMEDIATE"})):
             if postgres:
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            _add_user_columns(database)  # before create_tables makes indexes on the new columns
             database.create_tables(models.MODELS, safe=True)
-            _migrate_users(database)
+            _fill_identity_keys()
             seed.seed_products_once()
 
 
-def _migrate_users(database: peewee.Database) -> None:
-    """Brings a users table made by an older version up to date: identity keys and token versions.
-
-    Existing rows get their normalised keys. Two old rows whose names (or
-    emails) only differed in case or form cannot both keep them: the later
-    one's key is suffixed with its id (it can still be found by id, and its
-    owner is told the name is taken if they try to reuse it), and a warning
-    names it.
-    """
+def _add_user_columns(database: peewee.Database) -> None:
+    """Adds the identity keys and token versions to a users table made by an older version."""
+    if not database.table_exists("users"):
+        return
     columns = {column.name for column in database.get_columns("users")}
     migrator = SchemaMigrator.from_database(database)
     added = [
@@ -131,20 +127,24 @@ def _migrate_users(database: peewee.Database) -> None:
     ]
     if added:
         migrate(*added)
-    seen: dict[str, set[str]] = {"username_key": set(), "email_key": set()}
-    for user in models.User.select().where(models.User.username_key.is_null() | models.User.email_key.is_null()) \
-            .order_by(models.User.id):
-        keys = {"username_key": identity.username_key(user.username), "email_key": identity.email_key(user.email)}
+
+
+def _fill_identity_keys() -> None:
+    """Gives rows an older version wrote their normalised keys.
+
+    Two old rows whose names (or emails) only differed in case or form cannot
+    both keep them: the later one's key is suffixed with its id (its owner is
+    told the name is taken if they try to reuse it), and a warning names it.
+    """
+    user = models.User
+    for row in user.select().where(user.username_key.is_null() | user.email_key.is_null()).order_by(user.id):
+        keys = {"username_key": identity.username_key(row.username), "email_key": identity.email_key(row.email)}
         for column, key in keys.items():
-            taken = models.User.select().where(getattr(models.User, column) == key, models.User.id != user.id)
-            if key in seen[column] or taken.exists():
-                keys[column] = f"{key}#{user.id}"
+            if user.select().where(getattr(user, column) == key, user.id != row.id).exists():
+                keys[column] = f"{key}#{row.id}"
                 _log.warning("user %d: %s %r collides with another user's; stored as %r",
-                             user.id, column, key, keys[column])
-            seen[column].add(keys[column])
-        models.User.update(**keys).where(models.User.id == user.id).execute()
-    for column in ("username_key", "email_key"):
-        database.execute_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS users_{column} ON users ({column})")
+                             row.id, column, key, keys[column])
+        user.update(**keys).where(user.id == row.id).execute()
 
 
 def ping(database: peewee.Database) -> None:
