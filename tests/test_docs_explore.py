@@ -9,7 +9,7 @@ How the page is run:
   `http://127.0.0.1:5000` -> the gateway (each only where no further digit follows), and
   `127.0.0.1:9`, the page's address where nothing listens, by a free port; MERCH_DB_ADDR
   and MERCH_LOG_ADDR are set to the services as well, for merchctl commands that rely on
-  its defaults, and no other MERCH_* variable is passed on. Any other address on the page
+  its defaults, with MERCH_SERVICE_TOKEN the services' token; no other MERCH_* variable is passed on. Any other address on the page
   fails the test (it would reach services that are not the test's);
 - the script must exit 0: a command meant to fail ends in `|| echo "exit $?"  # exit N`,
   and a curl that prints its status with `-w ' HTTP %{http_code}\\n'` ends in `# HTTP N`;
@@ -84,7 +84,7 @@ def test_every_command_of_the_page_runs_against_real_services(addresses):
     script = "set -euo pipefail\n" + "\n".join(
         f"echo '### block {n}' >&2\n{substitute(block, addresses)}" for n, block in enumerate(blocks, 1))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
-    env.update(MERCH_DB_ADDR=addresses["db"], MERCH_LOG_ADDR=addresses["log"],
+    env.update(MERCH_DB_ADDR=addresses["db"], MERCH_LOG_ADDR=addresses["log"], MERCH_SERVICE_TOKEN=support.SERVICE_TOKEN,
                PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")  # python3 for `pick`
     result = subprocess.run(["bash", "-c", script], cwd=support.REPO, env=env, capture_output=True, text=True,
                             timeout=120)
