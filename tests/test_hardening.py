@@ -74,10 +74,9 @@ def test_sixteen_concurrent_writers_on_sqlite_lose_nothing_and_get_no_error(sqli
 
 # --- deadlines --------------------------------------------------------------------------------------
 
-def test_nothing_is_committed_for_a_call_whose_deadline_passed(sqlite_db):
+def test_nothing_is_committed_for_a_call_whose_deadline_passed(db_address):
     """Calls with deadlines too short to finish: the orders that exist are exactly those answered OK."""
-    address, _, _ = sqlite_db
-    with support.channel(address) as channel:
+    with support.channel(db_address) as channel:
         users, orders, products = _stubs(channel)
         user = _new_user(users)
         product = products.CreateProduct(product_pb2.CreateProductRequest(
