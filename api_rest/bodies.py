@@ -119,6 +119,7 @@ class Body:
     description: str
     fields: tuple[Field, ...]
     at_least_one_of: tuple[str, ...] = ()
+    needs: tuple[tuple[str, str], ...] = ()  # (a, b): when a is given, b is required too
 
     def check(self, data) -> dict:
         if not isinstance(data, dict):
@@ -137,6 +138,9 @@ class Body:
                 violations.append((field.name, "is required"))
         if self.at_least_one_of and not any(name in data for name in self.at_least_one_of):
             violations.append(("body", f"give at least one of {', '.join(self.at_least_one_of)}"))
+        for given, needed in self.needs:
+            if given in data and needed not in data:
+                violations.append((needed, f"is required with {given}"))
         if violations:
             raise invalid(violations)
         return checked
@@ -154,6 +158,8 @@ class Body:
         if self.at_least_one_of:
             schema["minProperties"] = 1
             schema["anyOf"] = [{"required": [name]} for name in self.at_least_one_of]
+        if self.needs:
+            schema["dependentRequired"] = {given: [needed] for given, needed in self.needs}
         return schema
 
 
@@ -388,7 +394,8 @@ UPDATE_USER = Body("UpdateUserRequest",
                    "The fields to change; the others keep their value. A new password needs current_password, "
                    "and ends every token issued before it.",
                    (USER_ID_IN_BODY, *_user_fields(required=False), CURRENT_PASSWORD),
-                   at_least_one_of=("sid", "username", "email", "password"))
+                   at_least_one_of=("sid", "username", "email", "password"),
+                   needs=(("password", "current_password"),))
 SEED_UPDATE_USER = dataclasses.replace(
     UPDATE_USER, name="SeedUpdateUserRequest",
     description="The seed's form of a user update: the fields to change, optionally with the caller's id.")

@@ -39,7 +39,7 @@ def authenticate(deps) -> user_pb2.User:
     token issued before the user's last password change or deactivation;
     403 when the path, query or body names another user's id.
     """
-    user_id, version = deps.tokens.claims(bearer_token(request.get_header("Authorization")))
+    user_id, version = deps.tokens.claims(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
     request.environ[USER_ID_KEY] = user_id
     try:
         user = deps.backend.call("users", "GetUser", user_pb2.GetUserRequest(user_id=user_id), request_id()).user
@@ -91,11 +91,13 @@ def checked_body(schema: bodies.Body, *, required: bool = True):
 
 def idempotency_key() -> str | None:
     """The request's `Idempotency-Key` header (an RFC 8941 string, quotes optional), bounded; None if absent."""
-    raw = request.get_header("Idempotency-Key")
+    # Read raw from the environ (latin-1, as WSGI gives it): Bottle's get_header() raises on bytes
+    # that are not UTF-8, and a key is ASCII anyway.
+    raw = request.environ.get("HTTP_IDEMPOTENCY_KEY")
     if raw is None:
         return None
     key = raw.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
+    if len(key) >= 3 and key[0] == key[-1] == '"':
         key = key[1:-1]
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
         raise bodies.invalid([("Idempotency-Key", "must be 1 to 255 visible ASCII characters, e.g. a UUID")])

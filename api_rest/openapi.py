@@ -191,7 +191,7 @@ IDEMPOTENCY_KEY = {
                    "with the same key and body within 24 hours returns the first answer (with "
                    "Idempotent-Replayed: true) instead of acting twice; the same key with another body is 422, "
                    "and while the first request is still running, 409.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"}}
 OWN_USER_ID = _query("user_id", "optional: the caller's own user id (as the seed sends it); another id is 403",
                      dict(ID))
 

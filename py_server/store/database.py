@@ -15,7 +15,7 @@ import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from py_server.store import identity, models, seed
+from py_server.store import identity, models, orders, seed
 
 _log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ def prepare_schema(database: peewee.Database) -> None:
         with database.atomic(**({} if postgres else {"lock_type": "IMMEDIATE"})):
             if postgres:
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+                database.execute_sql(orders.DEADLINE_FUNCTION)
             _add_user_columns(database)  # before create_tables makes indexes on the new columns
             database.create_tables(models.MODELS, safe=True)
             _fill_identity_keys()

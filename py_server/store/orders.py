@@ -85,9 +85,10 @@ def place_order(user_id: int, product_id: int, quantity: int) -> Order:
 # held for this statement and its commit only, never across round trips to this process (a hot
 # product serialises every order on that lock). Same checks, in the same order, with the same
 # outcome as the steps below it in place_order(); stock still only moves by
-# `stock = stock - n WHERE stock >= n`. The statement commits by itself (autocommit), so the caller's
-# deadline ($7, in UTC) is one of its conditions: past it, nothing is taken or inserted, as
-# write_transaction() would refuse to commit. That keeps the order at one round trip.
+# `stock = stock - n WHERE stock >= n`. The statement commits by itself (autocommit), so it checks the
+# caller's deadline ($7, in UTC) itself, as write_transaction() would before a commit: before taking
+# the stock, and again once the order is inserted (the row lock may have been waited for), where
+# merch_deadline_exceeded() aborts the whole statement. That keeps the order at one round trip.
 _PREPARE_PLACE_ORDER = """
 PREPARE merch_place_order (integer, integer, integer, text, timestamp, timestamp, timestamp) AS
 WITH buyer AS (
@@ -102,8 +103,19 @@ WITH buyer AS (
     SELECT $1, $2, $3, price * $3, $4, $5, $6 FROM taken
     RETURNING id, total_price, create_time, update_time
 )
-SELECT (SELECT active FROM buyer), placed.id, placed.total_price, placed.create_time, placed.update_time
+SELECT (SELECT active FROM buyer), placed.id, placed.total_price, placed.create_time, placed.update_time,
+       CASE WHEN placed.id IS NOT NULL AND (clock_timestamp() AT TIME ZONE 'UTC') >= $7
+            THEN merch_deadline_exceeded() END
 FROM (VALUES (1)) AS one LEFT JOIN placed ON true
+"""
+# Raised by the statement above when the deadline passed while it waited for the product's row lock:
+# the whole statement, stock update and insert included, is then rolled back.
+DEADLINE_FUNCTION = """
+CREATE OR REPLACE FUNCTION merch_deadline_exceeded() RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'query_canceled', MESSAGE = 'merch: the caller''s deadline passed';
+END
+$$
 """
 _EXECUTE_PLACE_ORDER = "EXECUTE merch_place_order (%s, %s, %s, %s, %s, %s, %s)"
 _prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections (sessions) that have it
@@ -119,9 +131,15 @@ def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) 
     deadline = request_context.current_deadline.get()
     cutoff = datetime.datetime.max if deadline is None else now + datetime.timedelta(
         seconds=deadline - time.monotonic())
-    active, order_id, total_price, create_time, update_time = database.execute_sql(
-        _EXECUTE_PLACE_ORDER, (user_id, product_id, quantity, OrderStatus.PLACED, now, now, cutoff)
-    ).fetchone()
+    try:
+        active, order_id, total_price, create_time, update_time, _ = database.execute_sql(
+            _EXECUTE_PLACE_ORDER, (user_id, product_id, quantity, OrderStatus.PLACED, now, now, cutoff)
+        ).fetchone()
+    except peewee.OperationalError as error:
+        if "merch: the caller's deadline passed" not in str(error):
+            raise
+        raise DeadlineExceeded("the caller's deadline passed before the order could be placed; "
+                               "nothing was changed") from None
     if order_id is None and cutoff <= utcnow():
         raise DeadlineExceeded("the caller's deadline passed before the order could be placed; nothing was changed")
     if active is None:
