@@ -26,10 +26,13 @@ class _WithToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterce
                  grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
     """Adds the service token to every call, as the gateway and merchctl do."""
 
+    def __init__(self, token: str):
+        self._auth = (("authorization", f"Bearer {token}"),)
+
     def _details(self, details):
         metadata = tuple(details.metadata or ())
         if not any(name == "authorization" for name, _ in metadata):
-            metadata += AUTH_METADATA
+            metadata += self._auth
         return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
 
     def intercept_unary_unary(self, continuation, details, request):
@@ -51,9 +54,9 @@ class _Details(grpc.ClientCallDetails):
         self.compression = getattr(details, "compression", None)
 
 
-def channel(address: str, options=None) -> grpc.Channel:
+def channel(address: str, options=None, token: str = SERVICE_TOKEN) -> grpc.Channel:
     """An insecure channel to a test's service that sends the service token with every call."""
-    return grpc.intercept_channel(grpc.insecure_channel(address, options=options), _WithToken())
+    return grpc.intercept_channel(grpc.insecure_channel(address, options=options), _WithToken(token))
 
 
 def free_port() -> int:
