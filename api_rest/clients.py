@@ -72,7 +72,7 @@ class Backend:
 
     def call(self, service: str, method: str, request, request_id: str):
         rpc = getattr(getattr(self._current(), service), method)
-        metadata = (("x-request-id", request_id), *self._auth)
+        metadata = (("x-request-id", request_id), *self._auth, *telemetry.outgoing_metadata())
         return rpc(request, timeout=self.timeout_seconds, metadata=metadata, wait_for_ready=False)
 
     def serving(self, timeout_seconds: float = 1.0) -> bool:

@@ -207,3 +207,27 @@ def test_kafka_records_carry_the_trace_as_a_traceparent_header(kafka, tmp_path_f
     assert dict(by_message["traced"].headers) == {"traceparent": f"00-{trace_id}-{span_id}-01".encode()}
     assert json.loads(by_message["traced"].value)["traceId"] == trace_id
     assert not by_message["untraced"].headers
+
+
+TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(("header", "valid"), [
+    (f"00-{TRACE}-{SPAN}-01", True),
+    (f"00-{TRACE}-{SPAN}-00", True),
+    (f" 00-{TRACE}-{SPAN}-01 ", True),
+    (f"01-{TRACE}-{SPAN}-01-later-version-fields", True),
+    (f"00-{TRACE}-{SPAN}-01-extra", False),  # version 00 is exactly 55 characters
+    (f"ff-{TRACE}-{SPAN}-01", False),
+    (f"00-{TRACE.upper()}-{SPAN}-01", False),
+    (f"00-{'0' * 32}-{SPAN}-01", False),
+    (f"00-{TRACE}-{'0' * 16}-01", False),
+    (f"00-{TRACE[:-1]}-{SPAN}-01", False),
+    (f"00_{TRACE}_{SPAN}_01", False),
+    ("", False), (None, False),
+])
+def test_traceparent_headers_are_read_as_w3c_trace_context_says(header, valid):
+    from py_server.telemetry import parse_traceparent
+
+    expected = (int(TRACE, 16), int(SPAN, 16)) if valid else None
+    assert parse_traceparent(header) == expected
