@@ -1,23 +1,23 @@
-"""Tracing with OpenTelemetry: W3C trace context from HTTP through gRPC into every log record.
+"""Tracing: W3C trace context from HTTP through gRPC into every log record, with OpenTelemetry.
 
 Every process calls `configure(service)` once at start-up (the gateway once per
 worker, after the fork). Then:
 
-- the gateway's WSGI app is wrapped by `wsgi_middleware` (OpenTelemetry's WSGI
-  instrumentation): it continues the caller's `traceparent`, or starts a trace;
-- its channel to the DB service goes through `traced_channel` (OpenTelemetry's
-  gRPC client interceptor), which sends `traceparent` as gRPC metadata;
-- both gRPC services run `server_interceptor()` (OpenTelemetry's gRPC server
-  interceptor), which continues the trace from that metadata;
+- the gateway's WSGI app is wrapped by `wsgi_middleware`: it continues the
+  caller's `traceparent`, or starts a trace;
+- its gRPC calls carry the span's context as `traceparent` metadata
+  (`traced_channel`, or `outgoing_metadata()` on the lean path);
+- both gRPC services run `server_interceptor()`, which continues the trace from
+  that metadata;
 - the log shipper stamps each record with `current_ids()`, and the logging
-  service passes them on as the record's fields and a Kafka `traceparent` header.
+  service passes them on in the record and as a Kafka `traceparent` header.
 
 With `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set,
-spans are recorded and exported over OTLP/gRPC in batches, from a background
-thread; the standard `OTEL_*` variables (service name, sampler, batch delay…)
-apply. Without one, the sampler is ALWAYS_OFF: trace and span ids are still made
-and propagated, so logs still tie together, but no span is recorded, which
-costs a few microseconds a request.
+spans are recorded by OpenTelemetry's SDK with its WSGI and gRPC instrumentations,
+and exported over OTLP/gRPC in batches from a background thread; the standard
+`OTEL_*` variables (service name, sampler, batch delay…) apply. Without one,
+nothing is recorded: a lean path (below) only makes, reads and passes on the ids,
+so the logs still tie together, for a few microseconds a request.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-_INSTRUMENTATION = "merch.store"
 
 _lock = threading.Lock()
 _provider = None  # this process's TracerProvider, once configured

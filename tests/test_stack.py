@@ -172,7 +172,7 @@ def test_the_guide_runs_command_by_command(stack):
     assert out.count(" up\n") == 7, "every Prometheus target is up"
     compact = out.replace(" ", "")
     assert '"route":"/"' in compact, "the request rate by route names the route template"
-    assert compact.count('"traceId":"4bf92f3577b34da6a3ce929d0e0e4736"') >= 3, "gateway and DB records share the trace"
+    assert compact.count('"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"') >= 3, "gateway and DB records share the trace"
     upstreams = {line.split(":", 1)[1].strip() for line in out.splitlines() if line.lower().startswith("x-upstream")}
     assert len(upstreams) == 3, upstreams
 
