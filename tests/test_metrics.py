@@ -216,3 +216,26 @@ def test_metrics_bind_values(raw, parsed):
 def test_a_malformed_metrics_bind_is_refused(raw):
     with pytest.raises(ValueError):
         service_metrics.parse_bind(raw, service_metrics.DEFAULT_DB_BIND)
+
+
+def test_the_pool_gauges_follow_connections_checked_out_and_returned(tmp_path):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from py_server.store import database as store_database
+
+    database = store_database.open_database(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=3)
+    registry = CollectorRegistry()
+    registry.register(service_metrics.DatabasePoolCollector(database))
+
+    def gauges():
+        return {s.name: s.value for family in text_string_to_metric_families(generate_latest(registry).decode())
+                for s in family.samples}
+
+    assert gauges() == {"merch_db_pool_connections_in_use": 0, "merch_db_pool_connections_idle": 0,
+                        "merch_db_pool_connections_max": 3}
+    database.connect()
+    assert gauges()["merch_db_pool_connections_in_use"] == 1
+    database.close()  # back to the pool
+    assert gauges()["merch_db_pool_connections_in_use"] == 0
+    assert gauges()["merch_db_pool_connections_idle"] == 1
+    database.close_all()
