@@ -179,7 +179,7 @@ def test_a_full_buffer_shows_as_dropped_records(tmp_path):
     metrics_port = support.free_port()
     with support.logging_service(tmp_path, "--buffer-records", "10", MERCH_LOG_METRICS_BIND=f"127.0.0.1:{metrics_port}",
                                  MERCH_KAFKA_BOOTSTRAP=f"127.0.0.1:{support.free_port()}") as (address, _):
-        with grpc.insecure_channel(address) as channel:
+        with support.channel(address) as channel:
             records = [logging_pb2.LogRecord(service="t", message=str(i)) for i in range(50)]
             reply = logging_pb2_grpc.LoggingServiceStub(channel).WriteLogs(
                 iter([logging_pb2.WriteLogsRequest(records=records)]), timeout=10)
@@ -198,7 +198,7 @@ def test_a_taken_metrics_port_does_not_stop_the_service(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         with support.db_service(tmp_path, MERCH_DB_METRICS_BIND=f"127.0.0.1:{port}") as (address, proc):
-            with grpc.insecure_channel(address) as channel:
+            with support.channel(address) as channel:
                 greeting_service_pb2_grpc.GreetingServiceStub(channel).GetGreeting(
                     greeting_service_pb2.GetGreetingRequest(), timeout=5)
             support.wait_for(lambda: "MERCH_DB_METRICS_BIND" in proc.log_text(), timeout=10)

@@ -193,7 +193,7 @@ def test_kafka_records_carry_the_trace_as_a_traceparent_header(kafka, tmp_path_f
         records = [logging_pb2.LogRecord(service="api_rest", message="traced", request_id=request_id,
                                          trace_id=trace_id, span_id=span_id, trace_sampled=True),
                    logging_pb2.LogRecord(service="api_rest", message="untraced", request_id=request_id)]
-        with grpc.insecure_channel(address) as channel:
+        with support.channel(address) as channel:
             stub = logging_pb2_grpc.LoggingServiceStub(channel)
             assert stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=records)]), timeout=30).accepted_count == 2
         mine: list = []
