@@ -33,9 +33,12 @@ UP_TIMEOUT = 900  # a cold build on a busy 2-core machine; `up --wait` itself po
 
 
 def _say(request, text: str) -> None:
+    """A progress line on the terminal as it happens (phase timings), past pytest's output capture."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[compose] {text}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[compose] {text}")
 
 
 class Compose:
