@@ -8,10 +8,12 @@ starts dockerd if none answers and this module stops it again (by pid) at the en
 
 The stack gets a project name, secrets (a generated env file, never the repository's .env) and host ports
 of its own, so it clashes neither with `make run` / `make stack` nor with a user's `docker compose up`.
-MERCH_SKIP_COMPOSE=1 skips the module (say why in the commit that sets it); nothing else does.
+MERCH_COMPOSE_IMAGES=official uses compose.yaml's default (official) images instead, on a machine that
+reaches Docker Hub. MERCH_SKIP_COMPOSE=1 skips the module; nothing else does.
 """
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
 import os
@@ -30,6 +32,10 @@ IMAGE_VARS = ("MERCH_PYTHON_IMAGE", "MERCH_POSTGRES_IMAGE", "MERCH_KAFKA_IMAGE",
 OFFICIAL_NAMES = ("python", "postgres", "apache/kafka", "nginx", "library/")
 SERVICES = {"postgres": 1, "kafka": 1, "kafka-init": 1, "logging": 1, "db": 2, "gateway": 3, "nginx": 1}
 UP_TIMEOUT = 900  # a cold build on a busy 2-core machine; `up --wait` itself polls the healthchecks
+# One compose test at a time on a machine: a run that started dockerd stops it at its end, which must not
+# pull the engine from under another worktree's run.
+MACHINE_LOCK = "/tmp/merch-compose-test.lock"
+LOCK_WAIT = 1800
 
 
 def _say(request, text: str) -> None:
@@ -129,7 +135,26 @@ class Compose:
 
 
 @pytest.fixture(scope="module")
-def compose(request, tmp_path_factory):
+def machine_lock(request):
+    with open(MACHINE_LOCK, "a") as lock:
+        deadline, waiting = time.monotonic() + LOCK_WAIT, False
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    _say(request, f"another compose test runs on this machine; waiting for {MACHINE_LOCK}")
+                    waiting = True
+                assert time.monotonic() < deadline, f"{MACHINE_LOCK} still held after {LOCK_WAIT}s"
+                time.sleep(1)
+        yield
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def compose(request, tmp_path_factory, machine_lock):
+    local = os.environ.get("MERCH_COMPOSE_IMAGES", "local") == "local"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MERCH_", "POSTGRES_", "COMPOSE_"))}
     env["PATH"] = f"{support.REPO / '.venv/bin'}:{env.get('PATH', '')}"
     started = time.monotonic()
@@ -142,7 +167,7 @@ def compose(request, tmp_path_factory):
                   f" ({'dockerd pid ' + dockerd_pid + ' started' if dockerd_pid else 'already running'})")
     stack = None
     try:
-        if os.environ.get("MERCH_COMPOSE_IMAGES", "local") == "local":
+        if local:
             t = time.monotonic()
             images = subprocess.run([str(support.REPO / "scripts/images.sh")], env=env, capture_output=True,
                                     text=True, timeout=1200)
@@ -154,7 +179,9 @@ def compose(request, tmp_path_factory):
             _say(request, f"local images ready in {time.monotonic() - t:.0f}s")
         stack = Compose(tmp_path_factory.mktemp("compose"), env)
         t = time.monotonic()
-        stack.run("up", "--build", "--wait", "--pull", "never", "--quiet-pull", timeout=UP_TIMEOUT)
+        # Stand-ins exist only here: never ask a registry for them (nor for the official names).
+        stack.run("up", "--build", "--wait", "--pull", "never" if local else "missing", "--quiet-pull",
+                  timeout=UP_TIMEOUT)
         _say(request, f"`docker compose up --build --wait` ({stack.project}) in {time.monotonic() - t:.0f}s; "
                       f"nginx on 127.0.0.1:{stack.http_port}, Kafka on 127.0.0.1:{stack.kafka_port}")
         yield stack
