@@ -38,13 +38,14 @@ hash_of() { sha256sum | cut -c1-12; }
 mkdir -p "$OUT" "$LOGS"
 
 # ------------------------------------------------------------------------------------------ base
+# shellcheck disable=SC2016 # the customize hook's $1 is expanded by mmdebstrap
 MMDEBSTRAP_ARGS=(
   --variant=minbase --mode=root --include=ca-certificates
   --aptopt='Acquire::Languages "none"'
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/info/*'
-  # The JRE's install scripts need this folder even with the man pages left out.
+  # The JRE's install scripts need this folder even with the man pages left out ($1: the new root).
   --customize-hook='mkdir -p "$1/usr/share/man/man1"'
 )
 base_key=$(printf '%s\n' "$SUITE" "$DEBIAN_MIRROR" "$DEBIAN_SECURITY_MIRROR" "${MMDEBSTRAP_ARGS[@]}" | hash_of)
@@ -73,9 +74,8 @@ fi
 find "$OUT" -maxdepth 1 -name "rootfs-*.tar" ! -name "rootfs-$SUITE-$base_key.tar" -delete
 
 # ------------------------------------------------------------------------------------- contexts
-ctx_root=$OUT/contexts
-rm -rf "$ctx_root"
-mkdir -p "$ctx_root"
+ctx_root=$(mktemp -d "$OUT/contexts.XXXXXX")
+trap 'rm -rf "$ctx_root"' EXIT
 for name in python postgres kafka nginx; do
   cp -r "deploy/images/$name" "$ctx_root/$name"
 done
@@ -111,7 +111,6 @@ for name in "${!PIDS[@]}"; do
   fi
 done
 ((${#failed[@]} == 0)) || die "building ${failed[*]} failed (logs: $LOGS/)"
-rm -rf "$ctx_root"
 
 # ---------------------------------------------------------------------------------- extra CAs
 ca=$OUT/extra-ca.pem
