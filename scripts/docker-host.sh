@@ -36,12 +36,13 @@ die() { say "error: $*"; exit 1; }
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-installed_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+# "installed <version>", or what dpkg says otherwise (a removed package keeps its version: "config-files ...").
+installed() { dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null || true; }
 
 install_debs() {
   local need=()
-  [[ $(installed_version docker.io) == "$DOCKER_IO_VERSION" ]] || need+=("docker.io=$DOCKER_IO_VERSION")
-  [[ $(installed_version mmdebstrap) == "$MMDEBSTRAP_VERSION" ]] || need+=("mmdebstrap=$MMDEBSTRAP_VERSION")
+  [[ $(installed docker.io) == "installed $DOCKER_IO_VERSION" ]] || need+=("docker.io=$DOCKER_IO_VERSION")
+  [[ $(installed mmdebstrap) == "installed $MMDEBSTRAP_VERSION" ]] || need+=("mmdebstrap=$MMDEBSTRAP_VERSION")
   ((${#need[@]})) || return 0
   say "installing Debian packages: ${need[*]}"
   as_root apt-get update -qq
