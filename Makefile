@@ -1,5 +1,5 @@
 # The SUSTech Merch Store. `make run` and `make test` set themselves up on a fresh machine.
-.PHONY: setup gen run stack test bench lint clean
+.PHONY: setup gen run stack test test-compose bench lint clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,11 @@ stack: setup
 
 test: setup
 	@scripts/test.sh
+
+# compose.yaml for real: images (local stand-ins where no registry answers), `docker compose up --build
+# --wait`, the stack driven through nginx, `docker compose down -v`. `make test` runs it too.
+test-compose: setup
+	@.venv/bin/python -m pytest tests/test_compose.py tests/test_deploy.py $(PYTEST_ARGS)
 
 bench: setup
 	@scripts/bench.sh $(BENCH_ARGS)
