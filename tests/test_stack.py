@@ -9,7 +9,6 @@ import json
 import os
 import pathlib
 import random
-import re
 import signal
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ import grpc
 import pytest
 
 from merch.store.v1 import product_pb2, product_pb2_grpc
-from tests import support
+from tests import guide, support
 
 pytestmark = pytest.mark.kafka
 
@@ -130,26 +129,18 @@ def journey(client: Client, stop_at: float, orders: dict):
             client.request("DELETE", f"/orders/{order['id']}", token=token)
 
 
-def guide_blocks() -> list[str]:
-    text = (support.REPO / "docs/guide.md").read_text()
-    return re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)
-
-
 def test_the_guide_runs_command_by_command(stack):
-    """Runs every `sh` block of docs/guide.md, in order, in one bash session.
+    """Runs docs/guide.md's blocks for `make stack` (tests/guide.py says how), in one bash session.
 
-    Substitution rule: the guide's default addresses (nginx 8080, DB 50051/50061, logging 50052) become
-    this stack's ports, and `make stack` — the block that starts what this fixture already started — is
-    the one block not run again.
+    BASE is nginx; the stack-only blocks' addresses (DB 50051/50061, logging 50052) become this stack's ports.
     """
-    blocks = guide_blocks()
-    assert blocks[0].strip() == "make stack"
-    script = "\n".join(blocks[1:])
-    for default, port in (("127.0.0.1:8080", "nginx"), ("127.0.0.1:50051", "db1"), ("127.0.0.1:50061", "db2"),
-                          ("127.0.0.1:50052", "log")):
+    guide.check_page()
+    script = guide.script("stack")
+    for default, port in (("127.0.0.1:50051", "db1"), ("127.0.0.1:50061", "db2"), ("127.0.0.1:50052", "log")):
         script = script.replace(default, f"127.0.0.1:{stack.ports[port]}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
-    env.update(MERCH_DB_ADDR=f"127.0.0.1:{stack.ports['db1']}", MERCH_LOG_ADDR=f"127.0.0.1:{stack.ports['log']}",
+    env.update(BASE=f"http://127.0.0.1:{stack.ports['nginx']}",
+               MERCH_DB_ADDR=f"127.0.0.1:{stack.ports['db1']}", MERCH_LOG_ADDR=f"127.0.0.1:{stack.ports['log']}",
                MERCH_STATE_DIR=str(stack.state), KAFKA_PORT=str(stack.ports["kafka"]),
                KAFKA_CONTROLLER_PORT=str(stack.ports["controller"]))
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=support.REPO, env=env,
