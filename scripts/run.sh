@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [[ -x $PY ]] || { echo "run: .venv is missing: start the store with 'make run', which sets it up" >&2; exit 1; }
-START_TIMEOUT=${MERCH_START_TIMEOUT:-60}
+START_TIMEOUT=${MERCH_START_TIMEOUT:-120}  # seconds a service may take to become ready
 
 # shellcheck source=scripts/settings.sh
 . scripts/settings.sh

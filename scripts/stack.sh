@@ -22,6 +22,7 @@ RUN_DIR=$MERCH_STATE_DIR/stack
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR/ready"
 
+START_TIMEOUT=${MERCH_START_TIMEOUT:-120}  # seconds a part may take to become ready
 PG_PORT=${STACK_PG_PORT:-54329}
 LOG_PORT=${STACK_LOG_PORT:-50052}
 read -r -a DB_PORTS <<<"${STACK_DB_PORTS:-50051 50061}"
@@ -64,12 +65,12 @@ launch() {
 ready() {
   local name=$1 target=$2 code=0 i
   for i in "${!names[@]}"; do [[ ${names[i]} == "$name" ]] && break; done
-  "$PY" -m py_server.devrun wait "${pids[i]}" "$target" --timeout 60 || code=$?
+  "$PY" -m py_server.devrun wait "${pids[i]}" "$target" --timeout "$START_TIMEOUT" || code=$?
   case $code in
     0) ;;
     3) echo "$name exited during start-up: $(grep -v '^[[:space:]]*$' "$RUN_DIR/$name.log" | tail -n 1); see $RUN_DIR/$name.log" >&2
        exit 1 ;;
-    *) echo "$name did not become ready at $target within 60 s; see $RUN_DIR/$name.log" >&2; exit 1 ;;
+    *) echo "$name did not become ready at $target within $START_TIMEOUT s; see $RUN_DIR/$name.log" >&2; exit 1 ;;
   esac
 }
 
