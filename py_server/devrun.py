@@ -41,6 +41,8 @@ def shell_settings(settings: config.Settings, environ: dict[str, str]) -> dict[s
         "MERCH_DB_BIND": settings.db_bind,
         "MERCH_LOG_BIND": settings.log_bind,
         "MERCH_REST_BIND": environ.get("MERCH_REST_BIND", "").strip() or DEFAULT_REST_BIND,
+        # Only the start-up scripts read it: how long a service may take to become ready.
+        "MERCH_START_TIMEOUT": str(config._int(environ, "MERCH_START_TIMEOUT", 120, 1, 3600)),
     }
 
 

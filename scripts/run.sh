@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 [[ -x $PY ]] || { echo "run: .venv is missing: start the store with 'make run', which sets it up" >&2; exit 1; }
-START_TIMEOUT=${MERCH_START_TIMEOUT:-120}  # seconds a service may take to become ready
 
 # shellcheck source=scripts/settings.sh
 . scripts/settings.sh
+START_TIMEOUT=${MERCH_START_TIMEOUT:-120}  # seconds a service may take to become ready
 # This run's processes talk to each other, never to another instance elsewhere.
 read -r db log rest < <($PY -c 'import sys; from py_server.devrun import connectable
 print(*map(connectable, sys.argv[1:]))' "$MERCH_DB_BIND" "$MERCH_LOG_BIND" "$MERCH_REST_BIND")
