@@ -11,11 +11,13 @@ import argparse
 import logging
 
 from api_rest import settings as gateway_settings
+from py_server import config
 from api_rest.server import GatewayServer
 
 
 def main() -> None:
     settings = gateway_settings.load()
+    config.prepare_state_dir(settings.shared.state_dir)
     parser = argparse.ArgumentParser(prog="python -m api_rest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bind", default=settings.bind,
                         help="address to listen on (MERCH_REST_BIND, default %(default)s)")

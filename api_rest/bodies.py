@@ -10,7 +10,6 @@ control characters, unknown fields refused); the DB service checks the rest
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import json
 import re
 
@@ -85,11 +84,12 @@ class Field:
         return value
 
     def _check_integer(self, value, violations: list[tuple[str, str]]):
-        # JSON has one number type: 2 and 2.0 are the same integer (as JSON Schema says);
-        # 2.5, true and "2" are not integers.
-        if isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        # Numbers were bounded while parsing (see _BadNumber): one that could not be a valid
+        # integer of any field never became a Python int. 2.0 was read as 2 (JSON Schema's rule).
+        if isinstance(value, _BadNumber):
+            violations.append((self.name, f"must be a whole number from {self.minimum} to {self.maximum}; "
+                                          f"{value.reason}, got {value.sample}"))
+        elif isinstance(value, bool) or not isinstance(value, int):
             violations.append((self.name, f"must be an integer, got {_json_type(value)}"))
         elif self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
             violations.append((self.name, f"must be between {self.minimum} and {self.maximum}, got {value}"))
@@ -119,6 +119,7 @@ class Body:
     description: str
     fields: tuple[Field, ...]
     at_least_one_of: tuple[str, ...] = ()
+    needs: tuple[tuple[str, str], ...] = ()  # (a, b): when a is given, b is required too
 
     def check(self, data) -> dict:
         if not isinstance(data, dict):
@@ -128,7 +129,7 @@ class Body:
         known = {f.name: f for f in self.fields}
         for name in data:
             if name not in known:
-                violations.append((name, f"is not a field of this request; it takes {', '.join(known)}"))
+                violations.append((name[:_SHOWN], f"is not a field of this request; it takes {', '.join(known)}"))
         checked = {}
         for field in self.fields:
             if field.name in data:
@@ -137,6 +138,9 @@ class Body:
                 violations.append((field.name, "is required"))
         if self.at_least_one_of and not any(name in data for name in self.at_least_one_of):
             violations.append(("body", f"give at least one of {', '.join(self.at_least_one_of)}"))
+        for given, needed in self.needs:
+            if given in data and needed not in data:
+                violations.append((needed, f"is required with {given}"))
         if violations:
             raise invalid(violations)
         return checked
@@ -154,6 +158,8 @@ class Body:
         if self.at_least_one_of:
             schema["minProperties"] = 1
             schema["anyOf"] = [{"required": [name]} for name in self.at_least_one_of]
+        if self.needs:
+            schema["dependentRequired"] = {given: [needed] for given, needed in self.needs}
         return schema
 
 
@@ -162,8 +168,10 @@ def _json_type(value) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, (int, float, decimal.Decimal)):
-        return "an integer" if isinstance(value, int) else "a number with a fraction"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, _BadNumber):
+        return "a number that is not a valid integer"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
@@ -171,18 +179,93 @@ def _json_type(value) -> str:
     return "an object"
 
 
+# --- bounded JSON -------------------------------------------------------------------------------
+# Every limit is checked before the value it guards is converted or walked, so no body, however
+# hostile, costs more than a linear scan of its (at most 64 KiB) text.
+
+MAX_DEPTH = 4  # the deepest valid body is one object; a little room for a clear field error
+MAX_KEYS = 32  # members of one object; the widest valid body has 6
+MAX_NUMBER_DIGITS = 19  # int64's width: no field is wider, so a longer literal is never converted
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_SHOWN = 24  # characters of a refused literal quoted back in a message
+
+
+class _BadNumber:
+    """A JSON number that cannot be any field's integer, kept as (a bounded sample of) its text."""
+
+    __slots__ = ("sample", "reason")
+
+    def __init__(self, text: str, reason: str):
+        self.sample = text if len(text) <= _SHOWN else f"{text[:_SHOWN]}… ({len(text)} characters)"
+        self.reason = reason
+
+
+def _parse_int(text: str):
+    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
+        return _BadNumber(text, "too many digits")
+    value = int(text)
+    return value if INT64_MIN <= value <= INT64_MAX else _BadNumber(text, "outside the 64-bit range")
+
+
+def _parse_float(text: str):
+    if "e" in text or "E" in text:
+        return _BadNumber(text, "write it without an exponent")
+    whole, _, fraction = text.partition(".")
+    if fraction.strip("0"):
+        return _BadNumber(text, "it has a fraction")
+    return _parse_int(whole)  # 2.0 is the integer 2
+
+
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+class _Refused(ValueError):
+    """A body that is JSON but breaks a structural limit; the message says which."""
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    if len(pairs) > MAX_KEYS:
+        raise _Refused(f"an object has {len(pairs)} members; at most {MAX_KEYS} are allowed")
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(name for name, _ in pairs if name in seen or seen.add(name))
+        raise _Refused(f"the member {_shown(duplicate)} is given twice")
+    return result
+
+
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _check_depth(text: str) -> None:
+    """Refuses nesting deeper than MAX_DEPTH before the parser recurses into it."""
+    depth = 0
+    for bracket in _NOT_A_BRACKET.sub("", _STRING_LITERAL.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise _Refused(f"the body nests deeper than {MAX_DEPTH} levels")
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=_parse_int, parse_float=_parse_float,
+                            parse_constant=_refuse_constant)
 
 
 NO_BODY = object()  # what read_json returns for an absent optional body (JSON null is a body)
 
 
 def read_json(environ, *, required: bool = True):
-    """Reads the request body as JSON: 413 over 64 KiB, 415 for another media type, 400 if malformed.
+    """Reads the request body as bounded JSON: 413 over 64 KiB, 415 for another media type, 400 if
+    malformed or beyond a limit (depth, members, duplicate members).
 
-    Numbers with a fraction or exponent are read as exact Decimals. Returns
-    NO_BODY for an empty body when the body is optional.
+    Integer literals longer than int64, or written with an exponent or a
+    fraction, are not converted: they stay _BadNumber and the field that
+    receives one reports it. Returns NO_BODY for an empty optional body.
     """
     content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
     raw = _read_limited(environ)
@@ -195,9 +278,12 @@ def read_json(environ, *, required: bool = True):
                        f"the body must be JSON: send 'Content-Type: application/json', not {content_type!r}")
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=decimal.Decimal)
+        _check_depth(text)
+        return _DECODER.decode(text)
     except UnicodeDecodeError:
         raise invalid([("body", "must be UTF-8 encoded JSON")], "the request body is not UTF-8") from None
+    except _Refused as error:
+        raise invalid([("body", str(error))], f"the request body is refused: {error}") from None
     except (ValueError, RecursionError) as error:
         where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
         raise invalid([("body", f"is not valid JSON{where}")], f"the request body is not valid JSON{where}") from None
@@ -248,13 +334,20 @@ def _read_limited(environ) -> bytes:
     return b""
 
 
-def query_int(query, name: str, *, default: int, minimum: int, maximum: int) -> int:
+def whole_number(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    """A decimal integer from a query parameter or path segment, bounded before it is converted."""
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_NUMBER_DIGITS) \
+            or not minimum <= int(raw) <= maximum:
+        raise invalid([(name, f"must be a whole number from {minimum} to {maximum}, got {_shown(raw)}")])
+    return int(raw)
+
+
+def query_int(query, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.lstrip("-").isdigit()) or not minimum <= int(raw) <= maximum:
-        raise invalid([(name, f"must be a whole number from {minimum} to {maximum}, got {raw[:40]!r}")])
-    return int(raw)
+    return whole_number(name, raw, minimum=minimum, maximum=maximum)
 
 
 def query_text(query, name: str, *, max_length: int) -> str:
@@ -294,12 +387,18 @@ LOGIN = Body("LoginRequest", "Login credentials.", (
     Field("password", "string", "the password, at most 72 bytes of UTF-8", required=True, min_length=1,
           max_length=72, max_bytes=72, format="password", example="correct horse"),
 ))
-UPDATE_USER = Body("UpdateUserRequest", "The fields to change; the others keep their value.",
-                   _user_fields(required=False), at_least_one_of=("sid", "username", "email", "password"))
-SEED_UPDATE_USER = Body("SeedUpdateUserRequest",
-                        "The seed's form of a user update: the fields to change, optionally with the caller's id.",
-                        (USER_ID_IN_BODY, *_user_fields(required=False)),
-                        at_least_one_of=("sid", "username", "email", "password"))
+CURRENT_PASSWORD = Field(
+    "current_password", "string", "the present password; required with password (403 when wrong)",
+    min_length=1, max_length=72, max_bytes=72, format="password", example="correct horse")
+UPDATE_USER = Body("UpdateUserRequest",
+                   "The fields to change; the others keep their value. A new password needs current_password, "
+                   "and ends every token issued before it.",
+                   (USER_ID_IN_BODY, *_user_fields(required=False), CURRENT_PASSWORD),
+                   at_least_one_of=("sid", "username", "email", "password"),
+                   needs=(("password", "current_password"),))
+SEED_UPDATE_USER = dataclasses.replace(
+    UPDATE_USER, name="SeedUpdateUserRequest",
+    description="The seed's form of a user update: the fields to change, optionally with the caller's id.")
 SEED_USER_REF = Body("SeedUserReference", "Optionally, the caller's own id, as the seed's requests carry it.",
                      (USER_ID_IN_BODY,))
 

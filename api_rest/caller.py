@@ -1,20 +1,28 @@
-"""Who is calling: the request id, and the user behind the bearer token.
+"""Who is calling: the request id, the user behind the bearer token, and one ownership rule.
 
-The token names the user; the DB service says whether that user may still
-act. Every authenticated request reads the user afresh, so deactivation takes
-effect at once, for tokens already issued too.
+The token names the user and the token version it was issued for; the DB
+service says whether that user may still act. Every authenticated request
+reads the user afresh, so deactivation and password changes take effect at
+once, for tokens already issued too, on every gateway replica.
+
+Ownership is one rule for every route: a `user_id` given in the path, the
+query string or the JSON body must be the caller's own id (403 otherwise),
+checked in `authenticate` before any handler runs, so no route can forget it.
 """
 from __future__ import annotations
 
 import grpc
-from bottle import request
+from bottle import request, response
 
 from merch.store.v1 import user_pb2
 from py_server.request_context import accept_or_generate
 
+from api_rest import bodies
 from api_rest.auth import bearer_token
 from api_rest.errors import forbidden, unauthenticated
 from api_rest.requestlog import REQUEST_ID_KEY, USER_ID_KEY
+
+_BODY_KEY = "merch.body"  # the parsed JSON body, read once per request
 
 
 def request_id() -> str:
@@ -25,8 +33,13 @@ def request_id() -> str:
 
 
 def authenticate(deps) -> user_pb2.User:
-    """The caller's user record; 401 without a valid token or for a missing or deactivated user."""
-    user_id = deps.tokens.user_id(bearer_token(request.get_header("Authorization")))
+    """The caller's user record, after the ownership rule.
+
+    401 without a valid token, for a missing or deactivated user, or for a
+    token issued before the user's last password change or deactivation;
+    403 when the path, query or body names another user's id.
+    """
+    user_id, version = deps.tokens.claims(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
     request.environ[USER_ID_KEY] = user_id
     try:
         user = deps.backend.call("users", "GetUser", user_pb2.GetUserRequest(user_id=user_id), request_id()).user
@@ -36,10 +49,62 @@ def authenticate(deps) -> user_pb2.User:
         raise
     if not user.active:
         raise unauthenticated("this account is deactivated; its tokens no longer work")
+    if version != user.token_version:
+        raise unauthenticated("the token was issued before the password was changed; log in again")
+    _require_owner(user)
     return user
 
 
-def require_self(user: user_pb2.User, claimed_id, what: str) -> None:
-    """403 unless `claimed_id` (from a path or body) is the caller's own id; None means not given."""
-    if claimed_id is not None and claimed_id != user.id:
-        raise forbidden(f"you can only {what} your own account (your user id is {user.id})")
+def _require_owner(user: user_pb2.User) -> None:
+    path_id = request.url_args.get("user_id")
+    if path_id is not None:
+        _require_self(user, bodies.whole_number("user_id", path_id, minimum=1, maximum=bodies.INT32_MAX), "path")
+    query_id = bodies.query_int(request.query, "user_id", default=None, minimum=1, maximum=bodies.INT32_MAX)
+    _require_self(user, query_id, "query")
+    data = body(required=False)
+    if isinstance(data, dict) and type(data.get("user_id")) is int:  # other types: the body's own 400
+        _require_self(user, data["user_id"], "body")
+
+
+def _require_self(user: user_pb2.User, claimed: int | None, where: str) -> None:
+    if claimed is not None and claimed != user.id:
+        raise forbidden(f"the user_id in the {where} is not yours: you can only act on your own account "
+                        f"(your user id is {user.id})")
+
+
+def body(*, required: bool = True):
+    """The request's JSON body (bounded, see bodies.read_json), read once; NO_BODY if absent and optional."""
+    environ = request.environ
+    if _BODY_KEY not in environ:  # any method's body counts: a GET's user_id is checked too
+        environ[_BODY_KEY] = bodies.read_json(environ, required=False)
+    data = environ[_BODY_KEY]
+    if data is bodies.NO_BODY and required:
+        raise bodies.invalid([("body", "is required: send a JSON object")], "the request needs a JSON object body")
+    return data
+
+
+def checked_body(schema: bodies.Body, *, required: bool = True):
+    """The body checked against `schema` (400 naming every bad field); NO_BODY if absent and optional."""
+    data = body(required=required)
+    return data if data is bodies.NO_BODY else schema.check(data)
+
+
+def idempotency_key() -> str | None:
+    """The request's `Idempotency-Key` header (an RFC 8941 string, quotes optional), bounded; None if absent."""
+    # Read raw from the environ (latin-1, as WSGI gives it): Bottle's get_header() raises on bytes
+    # that are not UTF-8, and a key is ASCII anyway.
+    raw = request.environ.get("HTTP_IDEMPOTENCY_KEY")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if len(key) >= 3 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        raise bodies.invalid([("Idempotency-Key", "must be 1 to 255 visible ASCII characters, e.g. a UUID")])
+    return key
+
+
+def replayed(flag: bool) -> None:
+    """Marks the response as the stored answer of an earlier request with the same Idempotency-Key."""
+    if flag:
+        response.set_header("Idempotent-Replayed", "true")

@@ -75,6 +75,21 @@ class Backend:
         metadata = (("x-request-id", request_id), *self._auth)
         return rpc(request, timeout=self.timeout_seconds, metadata=metadata, wait_for_ready=False)
 
+    def call_idempotent(self, service: str, method: str, request, request_id: str, key: str | None):
+        """Like call(), with the `idempotency-key` metadata when `key` is given.
+
+        Returns (response, replayed): replayed is True when the DB service
+        answered with the stored response of an earlier call with this key.
+        """
+        if key is None:
+            return self.call(service, method, request, request_id), False
+        rpc = getattr(getattr(self._current(), service), method)
+        metadata = (("x-request-id", request_id), ("idempotency-key", key), *self._auth)
+        response, rpc_call = rpc.with_call(request, timeout=self.timeout_seconds, metadata=metadata,
+                                           wait_for_ready=False)
+        replayed = ("idempotent-replayed", "true") in tuple(rpc_call.initial_metadata() or ())
+        return response, replayed
+
     def serving(self, timeout_seconds: float = 1.0) -> bool:
         """Whether the DB service reports SERVING on grpc.health.v1."""
         try:

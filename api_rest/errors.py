@@ -111,20 +111,36 @@ def internal() -> ApiError:
     return ApiError(500, "INTERNAL", INTERNAL_MESSAGE)
 
 
-def _field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:  # a status whose details disagree with its code: ignore the details
-        return []
-    if status is None:
-        return []
-    found = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            found.extend((v.field, v.description) for v in bad_request.field_violations)
-    return found
+# ErrorInfo reasons (domain merch.store.v1) that choose a more precise HTTP status than the code's.
+_REASON_STATUS = {
+    "IDEMPOTENCY_KEY_REUSED": 422,  # the same Idempotency-Key with another request body
+}
+
+
+class _Details:
+    """What a backend status carries besides its code: field violations, a retry delay, a reason."""
+
+    def __init__(self, error: grpc.RpcError):
+        self.violations: list[tuple[str, str]] = []
+        self.retry_after: int | None = None
+        self.reason: str | None = None
+        try:
+            status = rpc_status.from_call(error)
+        except ValueError:  # a status whose details disagree with its code: ignore the details
+            return
+        for detail in status.details if status is not None else ():
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                self.violations.extend((v.field, v.description) for v in bad_request.field_violations)
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                info = error_details_pb2.RetryInfo()
+                detail.Unpack(info)
+                self.retry_after = max(1, info.retry_delay.seconds + (info.retry_delay.nanos > 0))
+            elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                self.reason = info.reason
 
 
 def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
@@ -133,16 +149,24 @@ def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
     UNAUTHENTICATED from the backend means the gateway's own service token is
     wrong (end users are authenticated here, not there): that is the
     operator's problem, so it is logged and reported as an internal error.
-    Login handles the backend's UNAUTHENTICATED itself.
+    Login handles the backend's UNAUTHENTICATED itself. A RetryInfo detail
+    becomes `Retry-After` (login throttling, a busy password hasher); every
+    503 carries one.
     """
     code = error.code()
-    if code in _PASS_MESSAGE:
-        violations = _field_violations(error) if code is grpc.StatusCode.INVALID_ARGUMENT else None
-        return ApiError(HTTP_STATUS[code], code.name, error.details() or code.name.lower(),
-                        field_violations=violations)
-    if code in _FIXED_MESSAGE:
+    if code in _PASS_MESSAGE or code in _FIXED_MESSAGE:
+        details = _Details(error)
+        headers = {}
+        retry_after = details.retry_after or (1 if code is grpc.StatusCode.UNAVAILABLE else None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        status = _REASON_STATUS.get(details.reason, HTTP_STATUS[code])
+        if code in _PASS_MESSAGE or details.retry_after is not None:
+            violations = details.violations if code is grpc.StatusCode.INVALID_ARGUMENT else None
+            return ApiError(status, code.name, error.details() or code.name.lower(),
+                            field_violations=violations, headers=headers)
         _log.warning("%s failed: %s", method, code.name)
-        return ApiError(HTTP_STATUS[code], code.name, _FIXED_MESSAGE[code])
+        return ApiError(status, code.name, _FIXED_MESSAGE[code], headers=headers)
     if code is grpc.StatusCode.UNAUTHENTICATED:
         _log.error("%s refused the gateway: %s (is MERCH_SERVICE_TOKEN the same everywhere?)",
                    method, error.details())

@@ -111,14 +111,19 @@ REQUEST_ID_HEADER = {"description": "the request's id: the X-Request-ID sent (wh
 ERRORS = {
     "400": ("BadRequest", "Bad input (INVALID_ARGUMENT, with field_violations), or a state that forbids the change "
                           "(FAILED_PRECONDITION: not enough stock, order already cancelled)."),
-    "401": ("Unauthorized", "No valid bearer token, or its user is deactivated; or wrong login credentials."),
-    "403": ("Forbidden", "The request names another user (PERMISSION_DENIED)."),
+    "401": ("Unauthorized", "No valid bearer token, its user is deactivated, or it was issued before the last "
+                            "password change; or wrong login credentials."),
+    "403": ("Forbidden", "The path, query or body names another user's user_id, or current_password is wrong "
+                         "(PERMISSION_DENIED)."),
     "404": ("NotFound", "No such resource, or it belongs to another user."),
-    "409": ("Conflict", "The sid, username or email is already registered (ALREADY_EXISTS)."),
+    "409": ("Conflict", "The sid, username or email is already registered (ALREADY_EXISTS), or a request with "
+                        "the same Idempotency-Key is still being processed (ABORTED)."),
     "413": ("PayloadTooLarge", "The body is over 64 KiB."),
     "415": ("UnsupportedMediaType", "The body is not sent as application/json."),
+    "422": ("UnprocessableContent", "The Idempotency-Key was already used with a different request body."),
+    "429": ("TooManyRequests", "Too many failed logins for this username: wait Retry-After seconds."),
     "500": ("InternalError", "An unexpected failure; the log has the details under the request_id."),
-    "503": ("Unavailable", "The DB service is down or unreachable; retry shortly."),
+    "503": ("Unavailable", "The DB service is down or busy (Retry-After says when to retry)."),
     "504": ("GatewayTimeout", "The DB service did not answer within the deadline; retry shortly."),
 }
 
@@ -127,6 +132,9 @@ def _error_responses() -> dict:
     result = {}
     for status, (name, description) in ERRORS.items():
         headers = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+        if status in ("429", "503"):
+            headers["Retry-After"] = {"description": "seconds to wait before retrying",
+                                      "schema": {"type": "string", "pattern": "^[0-9]+$"}}
         if status == "401":
             headers["WWW-Authenticate"] = {"description": "the Bearer challenge (RFC 6750)", "required": True,
                                            "schema": {"type": "string", "pattern": "^Bearer "}}
@@ -135,10 +143,15 @@ def _error_responses() -> dict:
     return result
 
 
-def _ok(schema_name: str, description: str, status: str = "200", location: bool = False) -> dict:
+def _ok(schema_name: str, description: str, status: str = "200", location: bool = False,
+        idempotent: bool = False) -> dict:
     headers = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
     if location:
         headers["Location"] = {"description": "the new resource's path", "schema": {"type": "string"}}
+    if idempotent:
+        headers["Idempotent-Replayed"] = {
+            "description": "'true' when this is the stored answer of an earlier request with the same "
+                           "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
     return {status: {"description": description, "headers": headers,
                      "content": {"application/json": {"schema": _ref(schema_name)}}}}
 
@@ -148,7 +161,9 @@ def _errors(*statuses: str) -> dict:
 
 
 BACKEND = ("500", "503", "504")
-AUTHED = ("401", *BACKEND)
+# Every authenticated route applies the ownership rule: a malformed user_id in the path, query or body
+# is 400, another user's is 403.
+AUTHED = ("400", "401", "403", *BACKEND)
 WITH_BODY = ("400", "413", "415")
 
 
@@ -170,6 +185,13 @@ PAGE = [
            {"type": "integer", "minimum": 0, "maximum": 1000}),
     _query("page_token", "the next_page_token of the previous page", {"type": "string", "maxLength": 20}),
 ]
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "a unique key for this request, e.g. a UUID (1 to 255 visible ASCII characters). A retry "
+                   "with the same key and body within 24 hours returns the first answer (with "
+                   "Idempotent-Replayed: true) instead of acting twice; the same key with another body is 422, "
+                   "and while the first request is still running, 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"}}
 OWN_USER_ID = _query("user_id", "optional: the caller's own user id (as the seed sends it); another id is 403",
                      dict(ID))
 
@@ -197,12 +219,15 @@ def _operations() -> dict:
                        "parameters": [_path_id("product_id", "product")],
                        "responses": {**_ok("Product", "the product"), **_errors("404", *AUTHED)}},
         "register": {"tags": ["users"], "summary": "Register a user (returns the user and a token)", "security": [],
+                     "parameters": [IDEMPOTENCY_KEY],
                      "requestBody": _body(bodies.REGISTER),
-                     "responses": {**_ok("AuthResult", "the new user and a token", "201", location=True),
-                                   **_errors(*WITH_BODY, "409", *BACKEND)}},
+                     "responses": {**_ok("AuthResult", "the new user and a token", "201", location=True,
+                                         idempotent=True),
+                                   **_errors(*WITH_BODY, "409", "422", *BACKEND)}},
         "login": {"tags": ["users"], "summary": "Log in (returns a token)", "security": [],
                   "requestBody": _body(bodies.LOGIN),
-                  "responses": {**_ok("AuthResult", "the user and a token"), **_errors(*WITH_BODY, *AUTHED)}},
+                  "responses": {**_ok("AuthResult", "the user and a token"),
+                                **_errors(*WITH_BODY, "401", "429", *BACKEND)}},
         "getUser": {"tags": ["users"], "summary": "Get your own user",
                     "parameters": [_path_id("user_id", "user (yours)")],
                     "responses": {**_ok("User", "your user"), **_errors("403", "404", *AUTHED)}},
@@ -226,9 +251,10 @@ def _operations() -> dict:
                                "responses": {**_ok("User", "your user, now inactive"),
                                              **_errors(*WITH_BODY, "403", *AUTHED)}},
         "placeOrder": {"tags": ["orders"], "summary": "Place an order",
+                       "parameters": [IDEMPOTENCY_KEY],
                        "requestBody": _body(bodies.PLACE_ORDER),
-                       "responses": {**_ok("Order", "the order", "201", location=True),
-                                     **_errors(*WITH_BODY, "403", "404", *AUTHED)}},
+                       "responses": {**_ok("Order", "the order", "201", location=True, idempotent=True),
+                                     **_errors(*WITH_BODY, "404", "409", "422", *AUTHED)}},
         "listOrders": {"tags": ["orders"], "summary": "List your orders",
                        "parameters": [*PAGE, OWN_USER_ID],
                        "responses": {**_ok("OrderList", "a page of your orders"), **_errors("400", "403", *AUTHED)}},

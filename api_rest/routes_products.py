@@ -6,8 +6,7 @@ from bottle import Bottle, request
 from merch.store.v1 import product_pb2
 
 from api_rest import caller, views
-from api_rest.bodies import INT32_MAX, query_int, query_text
-from api_rest.errors import not_found
+from api_rest.bodies import INT32_MAX, query_int, query_text, whole_number
 
 
 def install(app: Bottle, deps) -> None:
@@ -22,11 +21,10 @@ def install(app: Bottle, deps) -> None:
         ), caller.request_id())
         return {"products": [views.product(p) for p in reply.products], "next_page_token": reply.next_page_token}
 
-    @app.get("/products/<product_id:int>")
-    def get_product(product_id: int):
+    @app.get("/products/<product_id>")
+    def get_product(product_id: str):
         caller.authenticate(deps)
-        if not 1 <= product_id <= INT32_MAX:
-            raise not_found(f"product {product_id} does not exist")
+        product_id = whole_number("product_id", product_id, minimum=1, maximum=INT32_MAX)
         reply = deps.backend.call("products", "GetProduct", product_pb2.GetProductRequest(product_id=product_id),
                                   caller.request_id())
         return views.product(reply.product)

@@ -2,7 +2,8 @@
 
 Resource paths and the seed's paths are routes of the same handlers. The
 caller is the token's user: an id in the path, query or body that is not
-theirs is refused with 403.
+theirs is refused with 403 (api_rest.caller). Registration takes an
+`Idempotency-Key`.
 """
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from api_rest.requestlog import USER_ID_KEY
 
 
 def install(app: Bottle, deps) -> None:
-    def with_token(user: user_pb2.User) -> dict:
+    def with_token(user: user_pb2.User, issued_at: float | None = None) -> dict:
         request.environ[USER_ID_KEY] = user.id  # for the request log
         return {
             "user": views.user(user),
-            "token": deps.tokens.issue(user.id),
+            "token": deps.tokens.issue(user.id, user.token_version, now=issued_at),
             "token_type": "Bearer",
             "expires_in": deps.tokens.ttl_seconds,
         }
@@ -29,15 +30,20 @@ def install(app: Bottle, deps) -> None:
     @app.post("/users")
     @app.post("/register")
     def register():
-        data = bodies.REGISTER.check(bodies.read_json(request.environ))
-        user = deps.backend.call("users", "CreateUser", user_pb2.CreateUserRequest(**data), caller.request_id()).user
+        key = caller.idempotency_key()
+        data = caller.checked_body(bodies.REGISTER)
+        reply, replayed = deps.backend.call_idempotent(
+            "users", "CreateUser", user_pb2.CreateUserRequest(**data), caller.request_id(), key)
+        user = reply.user
+        caller.replayed(replayed)
         response.status = 201
         response.set_header("Location", f"/users/{user.id}")
-        return with_token(user)
+        # Issued as of the registration, so that a replay returns the very same body.
+        return with_token(user, issued_at=user.create_time.seconds)
 
     @app.post("/login")
     def login():
-        data = bodies.LOGIN.check(bodies.read_json(request.environ))
+        data = caller.checked_body(bodies.LOGIN)
         try:
             user = deps.backend.call("users", "AuthenticateUser", user_pb2.AuthenticateUserRequest(**data),
                                      caller.request_id()).user
@@ -48,54 +54,28 @@ def install(app: Bottle, deps) -> None:
             raise
         return with_token(user)
 
-    @app.get("/users/<user_id:int>")
-    def get_user(user_id: int):
-        user = caller.authenticate(deps)
-        caller.require_self(user, user_id, "read")
-        return views.user(user)
-
+    @app.get("/users/<user_id>")
     @app.get("/get-user")
-    def get_user_seed():
-        user = caller.authenticate(deps)
-        claimed = bodies.query_int(request.query, "user_id", default=None, minimum=1, maximum=bodies.INT32_MAX)
-        caller.require_self(user, claimed, "read")
-        return views.user(user)
+    def get_user(user_id: str | None = None):
+        return views.user(caller.authenticate(deps))  # the ownership rule has checked any user_id
 
-    def update(user: user_pb2.User, data: dict) -> dict:
+    def update() -> dict:
+        user = caller.authenticate(deps)
+        data = caller.checked_body(bodies.UPDATE_USER)
         changes = {k: v for k, v in data.items() if k != "user_id"}
         reply = deps.backend.call("users", "UpdateUser", user_pb2.UpdateUserRequest(user_id=user.id, **changes),
                                   caller.request_id())
         return views.user(reply.user)
 
-    @app.patch("/users/<user_id:int>")
-    def update_user(user_id: int):
-        user = caller.authenticate(deps)
-        caller.require_self(user, user_id, "change")
-        return update(user, bodies.UPDATE_USER.check(bodies.read_json(request.environ)))
+    app.patch("/users/<user_id>")(lambda user_id: update())
+    app.put("/update-user")(update)
 
-    @app.put("/update-user")
-    def update_user_seed():
+    def deactivate() -> dict:
         user = caller.authenticate(deps)
-        data = bodies.SEED_UPDATE_USER.check(bodies.read_json(request.environ))
-        caller.require_self(user, data.get("user_id"), "change")
-        return update(user, data)
-
-    def deactivate(user: user_pb2.User) -> dict:
+        caller.checked_body(bodies.SEED_USER_REF, required=False)
         reply = deps.backend.call("users", "DeactivateUser", user_pb2.DeactivateUserRequest(user_id=user.id),
                                   caller.request_id())
         return views.user(reply.user)
 
-    @app.delete("/users/<user_id:int>")
-    def deactivate_user(user_id: int):
-        user = caller.authenticate(deps)
-        caller.require_self(user, user_id, "deactivate")
-        return deactivate(user)
-
-    @app.delete("/deactivate-user")
-    def deactivate_user_seed():
-        user = caller.authenticate(deps)
-        data = bodies.read_json(request.environ, required=False)
-        if data is not bodies.NO_BODY:
-            data = bodies.SEED_USER_REF.check(data)
-            caller.require_self(user, data.get("user_id"), "deactivate")
-        return deactivate(user)
+    app.delete("/users/<user_id>")(lambda user_id: deactivate())
+    app.delete("/deactivate-user")(deactivate)

@@ -24,12 +24,12 @@ def test_concurrent_first_starts_agree_on_one_secret(tmp_path):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         secrets = set(pool.map(lambda _: settings.load(environ).jwt_secret, range(16)))
     assert len(secrets) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["jwt_secret"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jwt_secret", "service_token"]
 
 
 def test_production_refuses_to_start_without_a_jwt_secret_and_says_which(tmp_path):
     environ = {"MERCH_STATE_DIR": str(tmp_path), "MERCH_ENV": "production",
-               "MERCH_DATABASE_URL": "postgresql://merch@db/merch"}
+               "MERCH_DATABASE_URL": "postgresql://merch@db/merch", "MERCH_SERVICE_TOKEN": "t" * 40}
     with pytest.raises(ConfigError, match="MERCH_JWT_SECRET is required"):
         settings.load(environ)
     assert not (tmp_path / "jwt_secret").exists()

@@ -21,6 +21,7 @@ import uuid
 
 import grpc
 
+from bench.stack import AUTH
 from merch.logging.v1 import logging_pb2, logging_pb2_grpc
 from py_server.logging_service.records import normalise, to_json_line
 
@@ -57,24 +58,24 @@ def measure(address: str, records: int, record_size: int, batch: int = 500, time
     with grpc.insecure_channel(address) as channel:
         stub = logging_pb2_grpc.LoggingServiceStub(channel)
         stats = logging_pb2.GetLoggingStatsRequest()
-        before = stub.GetLoggingStats(stats, timeout=10).published_count
+        before = stub.GetLoggingStats(stats, timeout=10, metadata=AUTH).published_count
 
         def stream():
             for i in range(count):
                 if i % 10 == 0:  # pace on the service's own count, so that no record is dropped
                     while True:
-                        done = stub.GetLoggingStats(stats, timeout=10).published_count - before
+                        done = stub.GetLoggingStats(stats, timeout=10, metadata=AUTH).published_count - before
                         if i * batch - done <= max_pending - 10 * batch:
                             break
                         time.sleep(0.002)
                 yield messages[i % len(messages)]
 
         started = time.perf_counter()
-        reply = stub.WriteLogs(stream(), timeout=timeout)
+        reply = stub.WriteLogs(stream(), timeout=timeout, metadata=AUTH)
         accepted = time.perf_counter()
         target = before + reply.accepted_count
         deadline = started + timeout
-        while stub.GetLoggingStats(stats, timeout=10).published_count < target:
+        while stub.GetLoggingStats(stats, timeout=10, metadata=AUTH).published_count < target:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"records not published within {timeout}s")
             time.sleep(0.005)

@@ -28,7 +28,7 @@ import psycopg2
 from merch.logging.v1 import logging_pb2, logging_pb2_grpc
 from merch.store.v1 import product_pb2, product_pb2_grpc, user_pb2, user_pb2_grpc
 from bench import log_ingest, measure, report, scenarios, tools
-from bench.stack import REPO, Stack, http_json, rss_mb
+from bench.stack import AUTH, REPO, Stack, http_json, rss_mb
 
 PASSWORD = "bench-password-1"
 SERVICES = ("db_service", "logging_service", "gw_on", "gw_off")
@@ -81,11 +81,11 @@ def create_fixture_data(db_addr: str, gw: str, users: int) -> tuple[int, int, in
         product = product_pb2_grpc.ProductServiceStub(channel).CreateProduct(product_pb2.CreateProductRequest(
             name=f"Bench Mug {tag}", category="Drinkware", price_cents=1299, slogan="Measured twice.",
             description="A product with a stock that never runs out, for benchmarks.", stock=1_000_000_000,
-        ), timeout=10).product
+        ), timeout=10, metadata=AUTH).product
         stub = user_pb2_grpc.UserServiceStub(channel)
         ids = [stub.CreateUser(user_pb2.CreateUserRequest(
             sid=f"b{tag}{i:04d}", username=f"bench_{tag}_{i}", email=f"bench_{tag}_{i}@example.org",
-            password=PASSWORD), timeout=10).user.id for i in range(users)]
+            password=PASSWORD), timeout=10, metadata=AUTH).user.id for i in range(users)]
     if ids != list(range(ids[0], ids[0] + users)):
         raise RuntimeError(f"user ids are not contiguous: {ids}")
     tokens = []
@@ -111,7 +111,7 @@ def check_rest(gw: str, fixture: scenarios.Fixture) -> None:
 def logging_accepted(log_addr: str) -> int:
     with grpc.insecure_channel(log_addr) as channel:
         stub = logging_pb2_grpc.LoggingServiceStub(channel)
-        return stub.GetLoggingStats(logging_pb2.GetLoggingStatsRequest(), timeout=10).accepted_count
+        return stub.GetLoggingStats(logging_pb2.GetLoggingStatsRequest(), timeout=10, metadata=AUTH).accepted_count
 
 
 def process_groups(stack: Stack) -> dict[str, int]:

@@ -73,8 +73,9 @@ def place_order_sql() -> str:
         return MULTI_STATEMENT_PLACE_ORDER_SQL
     statement = prepared.split(" AS\n", 1)[1].strip()
     now = "(now() AT TIME ZONE 'UTC')"
+    # $7 is the caller's deadline, checked in the statement; pgbench has none.
     for placeholder, value in (("$1", ":uid"), ("$2", ":pid"), ("$3", "1"), ("$4", "'placed'"), ("$5", now),
-                               ("$6", now)):
+                               ("$6", now), ("$7", "'infinity'::timestamp")):
         statement = statement.replace(placeholder, value)
     return "\\set uid random(:umin, :umax)\n" + statement + ";\n"
 

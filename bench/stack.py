@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import signal
 import socket
@@ -25,6 +26,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+
+# The service token of the services this run starts (service auth is on by default): the one in the
+# environment, else a fresh one. Every gRPC call of the benchmark sends it.
+SERVICE_TOKEN = os.environ.get("MERCH_SERVICE_TOKEN") or secrets.token_urlsafe(32)
+AUTH = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
 
 
 def free_port() -> int:
@@ -209,7 +216,8 @@ class Stack:
 
     def service_env(self, **overrides: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
-        env.update(MERCH_STATE_DIR=str(self.state), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1")
+        env.update(MERCH_STATE_DIR=str(self.state), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1",
+                   MERCH_SERVICE_TOKEN=SERVICE_TOKEN)
         env.update(overrides)
         return env
 

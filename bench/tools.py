@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import tempfile
 
+from bench.stack import SERVICE_TOKEN
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 GHZ = str(REPO / ".tools/bin/ghz")
 
@@ -61,6 +63,7 @@ def ghz(address: str, call: str, data: str, *, proto: str, concurrency: int, dur
     argv = [GHZ, "--insecure", f"--proto={REPO / 'proto' / proto}", f"--import-paths={REPO / 'proto'}",
             f"--call={call}", f"--data={data}", f"--concurrency={concurrency}", f"--connections={connections}",
             f"--duration={duration:g}s", "--duration-stop=wait", "--timeout=10s", "--format=json",
+            "--metadata=" + json.dumps({"authorization": f"Bearer {SERVICE_TOKEN}"}),
             "--skipFirst=0", address]
     if rps:
         argv.insert(1, f"--rps={int(rps)}")

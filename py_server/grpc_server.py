@@ -78,8 +78,15 @@ def build_server(
 
 
 def run_until_signal(bound: BoundServer, *, grace_seconds: float = 5.0,
+                     before_stop: Callable[[], None] | None = None,
                      on_stop: Callable[[], None] | None = None) -> None:
-    """Waits for SIGTERM/SIGINT, then stops taking calls, lets running ones finish, and returns."""
+    """Waits for SIGTERM/SIGINT, then stops taking calls, lets running ones finish, and returns.
+
+    `before_stop` runs after the signal while the server still serves (the
+    logging service uses it to take its clients' last records); `on_stop` runs
+    once the server has stopped. A second signal changes nothing: the stop
+    already under way finishes, so nothing is cut short.
+    """
     stop = threading.Event()
 
     def request_stop(signum, _frame):
@@ -90,6 +97,8 @@ def run_until_signal(bound: BoundServer, *, grace_seconds: float = 5.0,
     signal.signal(signal.SIGINT, request_stop)
     stop.wait()
     bound.health.enter_graceful_shutdown()  # every service NOT_SERVING from now on
+    if before_stop is not None:
+        before_stop()
     bound.server.stop(grace_seconds).wait()
     if on_stop is not None:
         on_stop()

@@ -1,6 +1,6 @@
 """Server interceptors shared by both gRPC services.
 
-- ServiceTokenInterceptor: the optional MERCH_SERVICE_TOKEN check.
+- ServiceTokenInterceptor: the MERCH_SERVICE_TOKEN check (health and reflection are open).
 - ServiceInterceptor: request id, domain-error mapping and access logs.
 """
 from __future__ import annotations
@@ -18,8 +18,13 @@ from py_server.errors import StoreError
 
 _log = logging.getLogger(__name__)
 
-# Methods every caller may use without the service token: orchestrators probe health.
-_OPEN_SERVICES = ("/grpc.health.v1.Health/",)
+# Services every caller may use without the service token: orchestrators probe health, and
+# `grpcurl list/describe` explore the API. Neither reveals or changes any store data.
+_OPEN_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 def _wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable) -> grpc.RpcMethodHandler:
@@ -47,7 +52,7 @@ def _metadata(context: grpc.ServicerContext, key: str) -> str | None:
 
 
 class ServiceTokenInterceptor(grpc.ServerInterceptor):
-    """Refuses calls without `authorization: Bearer <token>` (health checks excepted)."""
+    """Refuses calls without `authorization: Bearer <token>` (health and reflection excepted)."""
 
     def __init__(self, token: str):
         self._expected = f"Bearer {token}".encode()
@@ -65,7 +70,8 @@ class ServiceTokenInterceptor(grpc.ServerInterceptor):
             def deny(request, context):
                 context.abort(
                     grpc.StatusCode.UNAUTHENTICATED,
-                    "this service requires 'authorization: Bearer <MERCH_SERVICE_TOKEN>' metadata",
+                    "this service requires 'authorization: Bearer <token>' metadata: the token is "
+                    "MERCH_SERVICE_TOKEN, or in dev the file service_token in the state folder (.merch/)",
                 )
 
             return deny
@@ -80,6 +86,9 @@ def _status_for(error: BaseException) -> tuple[grpc.StatusCode, grpc.Status | No
     if isinstance(error, (peewee.OperationalError, peewee.InterfaceError)) or type(error).__name__ == "MaxConnectionsExceeded":
         return grpc.StatusCode.UNAVAILABLE, None, "the database is unavailable; retry shortly"
     return grpc.StatusCode.INTERNAL, None, "internal error; the service log has the details"
+
+
+_NO_DEADLINE_SECONDS = 365 * 24 * 3600
 
 
 class ServiceInterceptor(grpc.ServerInterceptor):
@@ -131,6 +140,11 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     @staticmethod
     def _enter(context):
         request_id = request_context.accept_or_generate(_metadata(context, request_context.REQUEST_ID_HEADER))
+        remaining = context.time_remaining()
+        # The caller's deadline, for the store's pre-commit check. None: no deadline was sent (gRPC
+        # then reports a remaining time of centuries).
+        no_deadline = remaining is None or remaining > _NO_DEADLINE_SECONDS
+        request_context.current_deadline.set(None if no_deadline else time.monotonic() + remaining)
         return request_context.current_request_id.set(request_id), time.perf_counter()
 
     def _leave(self, token, method, code, started, context):

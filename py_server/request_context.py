@@ -16,3 +16,7 @@ def accept_or_generate(candidate: str | None) -> str:
     if candidate and _VALID.match(candidate):
         return candidate
     return uuid.uuid4().hex
+
+# When the caller's deadline passes, as time.monotonic(); None when the call has no deadline.
+# Write transactions check it just before they commit (py_server.store.models.write_transaction).
+current_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)

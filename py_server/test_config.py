@@ -16,7 +16,7 @@ def test_dev_defaults_to_sqlite_in_the_state_folder(tmp_path):
 @pytest.mark.parametrize("url", ["", "sqlite:///tmp/x.db"])
 def test_production_db_service_refuses_sqlite_and_names_the_variable(tmp_path, url):
     settings = config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_ENV": "production",
-                                     "MERCH_DATABASE_URL": url})
+                                     "MERCH_DATABASE_URL": url, "MERCH_SERVICE_TOKEN": "t" * 40})
     with pytest.raises(config.ConfigError, match="MERCH_DATABASE_URL"):
         settings.require_production_database()
 
@@ -26,3 +26,23 @@ def test_production_db_service_refuses_sqlite_and_names_the_variable(tmp_path, u
 def test_malformed_settings_stop_start_up_with_the_name(tmp_path, name, value):
     with pytest.raises(config.ConfigError, match=name):
         config.load_settings({"MERCH_STATE_DIR": str(tmp_path), name: value})
+
+
+def test_production_refuses_to_start_without_a_service_token_and_says_which(tmp_path):
+    environ = {"MERCH_STATE_DIR": str(tmp_path), "MERCH_ENV": "production"}
+    with pytest.raises(config.ConfigError, match="MERCH_SERVICE_TOKEN is required"):
+        config.load_settings(environ)
+    assert not (tmp_path / "service_token").exists()
+
+
+def test_dev_generates_one_private_service_token_shared_by_every_process(tmp_path):
+    first = config.load_settings({"MERCH_STATE_DIR": str(tmp_path)}).service_token
+    assert config.load_settings({"MERCH_STATE_DIR": str(tmp_path)}).service_token == first
+    assert (tmp_path / "service_token").stat().st_mode & 0o777 == 0o600
+    assert config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_SERVICE_TOKEN": "x" * 20}).service_token \
+        == "x" * 20
+
+
+def test_a_short_service_token_is_refused(tmp_path):
+    with pytest.raises(config.ConfigError, match="at least 16"):
+        config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_SERVICE_TOKEN": "short"})

@@ -70,7 +70,8 @@ def page_token(violations: Violations, field: str, value: str) -> int | None:
     """Page tokens are the last id of the previous page, as a decimal string."""
     if not value:
         return None
-    if not value.isdigit() or int(value) <= 0 or int(value) > 2**31 - 1:
+    # Bounded before it is converted: an id has at most 10 digits (and isdigit() accepts non-ASCII digits).
+    if len(value) > 10 or not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 2**31 - 1:
         violations.add(field, "is not a token this service issued; pass next_page_token unchanged")
         return None
     return int(value)

@@ -31,7 +31,7 @@ def db_address(backend, tmp_path_factory, request):
 
 @pytest.fixture(scope="session")
 def db_channel(db_address):
-    with grpc.insecure_channel(db_address) as channel:
+    with support.channel(db_address) as channel:
         yield channel
 
 

@@ -211,7 +211,7 @@ def violations_of(response: requests.Response) -> dict[str, str]:
 
 def new_product(db_address: str, *, stock: int = 10, price_cents: int = 1999) -> product_pb2.Product:
     """A product of our own (the REST API only reads the catalogue), created over gRPC."""
-    with grpc.insecure_channel(db_address) as channel:
+    with support.channel(db_address) as channel:
         request = product_pb2.CreateProductRequest(
             name=f"Test Mug {uuid.uuid4().hex[:10]}", description="a mug", category="Drinkware",
             price_cents=price_cents, slogan="Sip with pride", stock=stock)

@@ -21,6 +21,46 @@ PYTHON = sys.executable
 # so a generous bound costs nothing on an idle machine and keeps a busy one (other work on both
 # cores) from failing a test on start-up time alone.
 START_TIMEOUT = 120.0
+# Every service a test starts demands this token (service auth is on by default); test clients send it.
+SERVICE_TOKEN = "test-service-token-" + uuid.uuid4().hex
+AUTH_METADATA = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
+
+
+class _WithToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                 grpc.StreamUnaryClientInterceptor, grpc.StreamStreamClientInterceptor):
+    """Adds the service token to every call, as the gateway and merchctl do."""
+
+    def __init__(self, token: str):
+        self._auth = (("authorization", f"Bearer {token}"),)
+
+    def _details(self, details):
+        metadata = tuple(details.metadata or ())
+        if not any(name == "authorization" for name, _ in metadata):
+            metadata += self._auth
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    intercept_unary_stream = intercept_unary_unary
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
+
+    intercept_stream_stream = intercept_stream_unary
+
+
+class _Details(grpc.ClientCallDetails):
+    def __init__(self, details, metadata):
+        self.method, self.timeout, self.metadata = details.method, details.timeout, metadata
+        self.credentials = details.credentials
+        self.wait_for_ready = getattr(details, "wait_for_ready", None)
+        self.compression = getattr(details, "compression", None)
+
+
+def channel(address: str, options=None, token: str = SERVICE_TOKEN) -> grpc.Channel:
+    """An insecure channel to a test's service that sends the service token with every call."""
+    return grpc.intercept_channel(grpc.insecure_channel(address, options=options), _WithToken(token))
 
 
 def free_port() -> int:
@@ -99,7 +139,7 @@ def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
     # Logs go nowhere unless a test asks for a logging service: never to a developer's
     # `make run` on the default port.
     env.update(MERCH_STATE_DIR=str(state_dir), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1",
-               MERCH_LOG_ADDR=f"127.0.0.1:{free_port()}")
+               MERCH_LOG_ADDR=f"127.0.0.1:{free_port()}", MERCH_SERVICE_TOKEN=SERVICE_TOKEN)
     env.update(overrides)
     return env
 

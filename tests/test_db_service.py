@@ -159,7 +159,8 @@ def test_register_get_update_authenticate_deactivate(stub):
     assert user.active and user.id > 0 and user.create_time.seconds > 0
     assert stub.users.GetUser(user_pb.GetUserRequest(user_id=user.id)).user == user
     changed = stub.users.UpdateUser(
-        user_pb.UpdateUserRequest(user_id=user.id, email=f"new{user.id}@example.org", password="new password")
+        user_pb.UpdateUserRequest(user_id=user.id, email=f"new{user.id}@example.org", password="new password",
+                                 current_password=PASSWORD)
     ).user
     assert changed.email == f"new{user.id}@example.org" and changed.username == user.username
     authed = stub.users.AuthenticateUser(

@@ -27,7 +27,8 @@ def test_no_response_of_any_rpc_carries_a_password_or_hash(db_channel):
         created,
         users.GetUser(user_pb2.GetUserRequest(user_id=uid)),
         users.AuthenticateUser(user_pb2.AuthenticateUserRequest(username=name, password=password)),
-        users.UpdateUser(user_pb2.UpdateUserRequest(user_id=uid, password=new_password)),
+        users.UpdateUser(user_pb2.UpdateUserRequest(user_id=uid, password=new_password,
+                                                    current_password=password)),
         orders.GetOrder(order_pb2.GetOrderRequest(order_id=order.id)),
         orders.ListOrders(order_pb2.ListOrdersRequest(user_id=uid)),
         orders.UpdateOrder(order_pb2.UpdateOrderRequest(order_id=order.id, quantity=2)),
@@ -49,7 +50,7 @@ def test_health_reports_every_service_serving(db_channel):
 
 
 def test_service_token_is_demanded_when_configured(tmp_path):
-    with support.db_service(tmp_path, MERCH_SERVICE_TOKEN="s3cret-token") as (address, _):
+    with support.db_service(tmp_path, MERCH_SERVICE_TOKEN="s3cret-token-0123456789") as (address, _):
         with grpc.insecure_channel(address) as channel:
             products = product_pb2_grpc.ProductServiceStub(channel)
             request = product_pb2.GetProductRequest(product_id=1)
@@ -59,7 +60,8 @@ def test_service_token_is_demanded_when_configured(tmp_path):
             with pytest.raises(grpc.RpcError) as wrong:
                 products.GetProduct(request, timeout=5, metadata=[("authorization", "Bearer nope")])
             assert wrong.value.code() == grpc.StatusCode.UNAUTHENTICATED
-            ok = products.GetProduct(request, timeout=5, metadata=[("authorization", "Bearer s3cret-token")])
+            ok = products.GetProduct(request, timeout=5,
+                                     metadata=[("authorization", "Bearer s3cret-token-0123456789")])
             assert ok.product.id == 1
             # Probes need no token.
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -71,7 +73,7 @@ def test_database_outage_is_unavailable_and_not_serving_then_recovers(tmp_path):
     try:
         url = pg.new_database()
         with support.db_service(tmp_path, url) as (address, proc):
-            with grpc.insecure_channel(address) as channel:
+            with support.channel(address) as channel:
                 products = product_pb2_grpc.ProductServiceStub(channel)
                 health = health_pb2_grpc.HealthStub(channel)
                 assert products.GetProduct(product_pb2.GetProductRequest(product_id=1), timeout=5).product.id == 1

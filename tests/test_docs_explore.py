@@ -9,8 +9,7 @@ How the page is run:
   `http://127.0.0.1:5000` -> the gateway (each only where no further digit follows), and
   `127.0.0.1:9`, the page's address where nothing listens, by a free port; MERCH_DB_ADDR
   and MERCH_LOG_ADDR are set to the services as well, for merchctl commands that rely on
-  its defaults, and MERCH_STATE_DIR to theirs (where merchctl finds a dev service token);
-  no other MERCH_* variable is passed on. Any other address on the page
+  its defaults, with MERCH_SERVICE_TOKEN the services' token; no other MERCH_* variable is passed on. Any other address on the page
   fails the test (it would reach services that are not the test's);
 - the script must exit 0: a command meant to fail ends in `|| echo "exit $?"  # exit N`,
   and a curl that prints its status with `-w ' HTTP %{http_code}\\n'` ends in `# HTTP N`;
@@ -64,8 +63,7 @@ def addresses(tmp_path_factory):
     with support.logging_service(state) as (log, _), \
             support.db_service(state, MERCH_LOG_ADDR=log) as (db, _), \
             rest_gateway(state, db, log) as gateway:
-        yield {"db": db, "log": log, "rest": gateway.url, "dead": f"127.0.0.1:{support.free_port()}",
-               "state": str(state)}
+        yield {"db": db, "log": log, "rest": gateway.url, "dead": f"127.0.0.1:{support.free_port()}"}
 
 
 def test_the_page_uses_only_the_default_addresses_and_annotates_every_expected_failure():
@@ -86,8 +84,7 @@ def test_every_command_of_the_page_runs_against_real_services(addresses):
     script = "set -euo pipefail\n" + "\n".join(
         f"echo '### block {n}' >&2\n{substitute(block, addresses)}" for n, block in enumerate(blocks, 1))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
-    # MERCH_STATE_DIR: merchctl reads the services' dev token file there (as it would in .merch/ on make run).
-    env.update(MERCH_DB_ADDR=addresses["db"], MERCH_LOG_ADDR=addresses["log"], MERCH_STATE_DIR=addresses["state"],
+    env.update(MERCH_DB_ADDR=addresses["db"], MERCH_LOG_ADDR=addresses["log"], MERCH_SERVICE_TOKEN=support.SERVICE_TOKEN,
                PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")  # python3 for `pick`
     result = subprocess.run(["bash", "-c", script], cwd=support.REPO, env=env, capture_output=True, text=True,
                             timeout=120)

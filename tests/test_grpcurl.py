@@ -51,8 +51,14 @@ def servers(tmp_path_factory):
 
 def grpcurl(address: str, *args: str, data: str | None = None, stdin: str | None = None,
             headers: tuple[str, ...] = (), max_time: float | None = None) -> subprocess.CompletedProcess:
-    """`grpcurl -plaintext [-H h]… [-max-time T] [-d DATA] ADDRESS ARGS…`."""
+    """`grpcurl -plaintext [-H h]… [-max-time T] [-d DATA] ADDRESS ARGS…`.
+
+    Calls of the store's own RPCs carry the service token, as a user's would;
+    `list`, `describe` and health checks go without it: they must work with none.
+    """
     command = [GRPCURL, "-plaintext"]
+    if args and "/" in args[0] and not args[0].startswith("grpc."):
+        headers = (f"authorization: Bearer {support.SERVICE_TOKEN}", *headers)
     for header in headers:
         command += ["-H", header]
     if max_time is not None:
@@ -295,8 +301,8 @@ def test_client_stream_from_stdin_sends_several_messages_and_tail_filters_them(s
 def test_server_stream_delivers_records_written_while_it_is_open(servers):
     log, rid = servers["log"], f"live-{uuid.uuid4().hex}"
     follower = subprocess.Popen(
-        [GRPCURL, "-plaintext", "-max-time", "15", "-d", json.dumps({"request_id": rid}), log,
-         "merch.logging.v1.LoggingService/TailLogs"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [GRPCURL, "-plaintext", "-max-time", "15", "-H", f"authorization: Bearer {support.SERVICE_TOKEN}",
+         "-d", json.dumps({"request_id": rid}), log, "merch.logging.v1.LoggingService/TailLogs"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()
     seen, deadline = "", time.monotonic() + 10
@@ -342,7 +348,17 @@ def test_health_check_says_serving_for_the_server_and_each_service(servers, serv
     assert reply == {"status": "SERVING"}
 
 
-@pytest.mark.parametrize("server", FILES)
+@pytest.mark.parametrize("server", ["db", "log"])
+def test_a_call_without_the_service_token_is_unauthenticated_and_says_where_the_token_is(servers, server):
+    method = {"db": "merch.store.v1.ProductService/GetProduct",
+              "log": "merch.logging.v1.LoggingService/GetLoggingStats"}[server]
+    command = [GRPCURL, "-plaintext", "-d", '{"product_id": 1}' if server == "db" else "{}", servers[server], method]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "Unauthenticated" in result.stderr and "service_token" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("server", ["db", "log"])
 def test_health_check_of_an_unknown_service_is_not_found(servers, server):
     result = grpcurl(servers[server], "grpc.health.v1.Health/Check", data='{"service": "no.such.Service"}')
     assert result.returncode == EXIT_RPC + grpc.StatusCode.NOT_FOUND.value[0], result.stderr

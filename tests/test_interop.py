@@ -66,8 +66,11 @@ def merchctl_command(store: Store, *args: str, request_id: str | None = None) ->
 
 
 def clean_env() -> dict[str, str]:
-    """No MERCH_* from the developer's shell: only the flags say where the services are."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    """No MERCH_* from the developer's shell: only the flags say where the services are, and the
+    environment gives the services' token, as an operator's would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
+    env["MERCH_SERVICE_TOKEN"] = support.SERVICE_TOKEN
+    return env
 
 
 def merchctl(store: Store, *args: str, stdin: str | None = None,
@@ -286,6 +289,28 @@ CASES = [
          lambda d: ["users", "authenticate", "--username", d["user"]["username"], "--password", "wrong horse battery"],
          401, grpc.StatusCode.UNAUTHENTICATED, same_message=False),  # the gateway's own login message
 ]
+
+
+def test_an_idempotency_key_is_shared_by_rest_and_merchctl(store):
+    """An order placed over REST with a key, retried by merchctl with the same key: one order."""
+    name = f"k{uuid.uuid4().hex[:10]}"
+    registered = rest(store, "POST", "/register", json={"sid": name, "username": name, "email": f"{name}@x.org",
+                                                        "password": PASSWORD})
+    user, token = body(registered)["user"], body(registered)["token"]
+    key = str(uuid.uuid4())
+    placed = store.session.post(
+        store.rest + "/orders", json={"product_id": 2, "quantity": 1}, timeout=15,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key})
+    assert placed.status_code == 201
+    retry = merchctl(store, "orders", "place", "--user-id", str(user["id"]), "--product-id", "2",
+                     "--quantity", "1", "--idempotency-key", key, "-o", "json")
+    assert retry.returncode == 0, retry.stderr
+    assert "replayed" in retry.stderr
+    assert json.loads(retry.stdout)["order"]["id"] == body(placed)["id"]
+    other = merchctl(store, "orders", "place", "--user-id", str(user["id"]), "--product-id", "2",
+                     "--quantity", "2", "--idempotency-key", key)
+    assert other.returncode == EXIT_RPC + grpc.StatusCode.FAILED_PRECONDITION.value[0], other.stderr
+    assert len(body(rest(store, "GET", "/orders", token=token))["orders"]) == 1
 
 
 def test_failure_table_follows_the_gateways_documented_code_mapping():

@@ -25,7 +25,7 @@ def kafka_log_services(kafka, tmp_path_factory):
 
 
 def write(address: str, records: list[logging_pb2.LogRecord]) -> logging_pb2.WriteLogsResponse:
-    with grpc.insecure_channel(address) as channel:
+    with support.channel(address) as channel:
         stub = logging_pb2_grpc.LoggingServiceStub(channel)
         return stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=records[i:i + 50])
                                     for i in range(0, len(records), 50)]), timeout=30)
@@ -55,7 +55,7 @@ def test_tail_on_one_replica_follows_records_written_to_the_other(kafka_log_serv
     rid = uuid.uuid4().hex
     write(writer, [logging_pb2.LogRecord(service="db_service", message="earlier", request_id=rid)])
     got = []
-    with grpc.insecure_channel(follower) as channel:
+    with support.channel(follower) as channel:
         call = logging_pb2_grpc.LoggingServiceStub(channel).TailLogs(
             logging_pb2.TailLogsRequest(request_id=rid, last_n=10), timeout=60)
 
@@ -97,7 +97,7 @@ def test_a_record_sent_while_the_broker_is_down_is_delivered_after_it_returns(ka
         started = time.monotonic()
         reply = write(writer, [logging_pb2.LogRecord(service="db_service", message="while down", request_id=rid)])
         assert reply.accepted_count == 1 and time.monotonic() - started < 5, "the stream must not wait for Kafka"
-        with grpc.insecure_channel(writer) as channel:
+        with support.channel(writer) as channel:
             stats = logging_pb2_grpc.LoggingServiceStub(channel).GetLoggingStats(logging_pb2.GetLoggingStatsRequest(), timeout=5)
         assert stats.pending_count == 1 and stats.published_count < stats.accepted_count
     finally:

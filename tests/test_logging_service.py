@@ -24,7 +24,7 @@ def log_service(tmp_path_factory):
 
 @pytest.fixture
 def log_stub(log_service):
-    with grpc.insecure_channel(log_service[0]) as channel:
+    with support.channel(log_service[0]) as channel:
         yield logging_pb2_grpc.LoggingServiceStub(channel)
 
 
@@ -97,7 +97,7 @@ def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path
     # Kafka configured but not running, and a tiny buffer: records wait, then overflow.
     with support.logging_service(tmp_path, "--buffer-records", "10",
                                  MERCH_KAFKA_BOOTSTRAP=f"127.0.0.1:{support.free_port()}") as (address, proc):
-        with grpc.insecure_channel(address) as channel:
+        with support.channel(address) as channel:
             stub = logging_pb2_grpc.LoggingServiceStub(channel)
             reply = stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record(f"r{i}") for i in range(50)])]), timeout=10)
             assert reply.accepted_count + reply.dropped_count == 50 and reply.dropped_count >= 39
@@ -112,7 +112,7 @@ def test_service_starts_without_kafka_and_counts_drops_of_a_full_buffer(tmp_path
 def test_shipper_delivers_in_order_and_log_calls_return_at_once(log_service):
     address, state, _ = log_service
     rid = uuid.uuid4().hex
-    shipper = LogShipper(address, "shipper-test").start()
+    shipper = LogShipper(address, "shipper-test", token=support.SERVICE_TOKEN).start()
     latencies = []
     for i in range(2000):
         started = time.perf_counter_ns()
@@ -138,7 +138,7 @@ def test_killing_the_logging_service_never_blocks_callers_and_nothing_is_lost(tm
         return proc
 
     proc = start()
-    shipper = LogShipper(address, "outage-test", idle_confirm=0.2).start()
+    shipper = LogShipper(address, "outage-test", idle_confirm=0.2, token=support.SERVICE_TOKEN).start()
     rid = uuid.uuid4().hex
     try:
         for i in range(100):

@@ -134,8 +134,12 @@ def test_user_can_read_change_and_deactivate_their_account_on_resource_paths(api
     assert parse_json(api.get(path, token=token)) == user
     changed = parse_json(api.patch(path, token=token, json={"email": f"new.{user['email']}"}))
     assert changed["email"] == f"new.{user['email']}" and changed["username"] == user["username"]
-    api.patch(path, token=token, json={"password": "a new password"})
-    assert api.post("/login", json={"username": user["username"], "password": "a new password"}).status_code == 200
+    changed = api.patch(path, token=token, json={"password": "a new password", "current_password": PASSWORD})
+    assert changed.status_code == 200, changed.text
+    assert api.get(path, token=token).status_code == 401, "a password change ends older tokens"
+    login = api.post("/login", json={"username": user["username"], "password": "a new password"})
+    assert login.status_code == 200
+    token = parse_json(login)["token"]
     gone = api.delete(path, token=token)
     assert gone.status_code == 200 and parse_json(gone)["active"] is False
     assert api.get(path, token=token).status_code == 401

@@ -27,7 +27,7 @@ def logged_store(tmp_path_factory):
 def follow(log_address: str, request_id: str, wanted, timeout: float = 15.0) -> list[logging_pb2.LogRecord]:
     """Tails the logging service for `request_id` until `wanted(records)` holds (or the time is up)."""
     records: list[logging_pb2.LogRecord] = []
-    with grpc.insecure_channel(log_address) as channel:
+    with support.channel(log_address) as channel:
         call = logging_pb2_grpc.LoggingServiceStub(channel).TailLogs(
             logging_pb2.TailLogsRequest(request_id=request_id, last_n=100), timeout=timeout)
         try:

@@ -61,7 +61,7 @@ def fake_gateway(fake_backends, tmp_path_factory):
     """A gateway over both fake backends, with a service token and a short deadline."""
     addresses = ",".join(address for _, _, address in fake_backends)
     with rest_gateway(tmp_path_factory.mktemp("fake-gw"), addresses, dead_address(),
-                      MERCH_SERVICE_TOKEN="svc-token", MERCH_GRPC_TIMEOUT_SECONDS="0.5") as gateway:
+                      MERCH_SERVICE_TOKEN="svc-token-0123456789", MERCH_GRPC_TIMEOUT_SECONDS="0.5") as gateway:
         yield gateway
 
 
@@ -85,7 +85,7 @@ def test_every_grpc_call_carries_the_request_id_and_the_service_token(fake_gatew
     requests.get(fake_gateway.url + "/", headers={"X-Request-ID": "rid-trace-1"}, timeout=5)
     (call,) = [c for fake in fakes for c in fake.calls]
     assert call["x-request-id"] == "rid-trace-1"
-    assert call["authorization"] == "Bearer svc-token"
+    assert call["authorization"] == "Bearer svc-token-0123456789"
 
 
 def test_a_slow_backend_gives_504_at_the_deadline(fake_gateway, fakes):

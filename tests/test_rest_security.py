@@ -17,7 +17,7 @@ def _b64(data: dict) -> str:
 
 def _claims(user_id, **overrides) -> dict:
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "exp": now + 600}
+    claims = {"sub": str(user_id), "ver": 1, "iat": now, "exp": now + 600}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 

@@ -29,7 +29,7 @@ ORDER_BODIES = [
     ("quantity negative", b'{"product_id": {pid}, "quantity": -1}', "quantity", 400),
     ("product_id beyond int32", b'{"product_id": 2147483648, "quantity": 1}', "product_id", 400),
     ("product_id 0", b'{"product_id": 0, "quantity": 1}', "product_id", 400),
-    ("a huge integer literal", b'{"product_id": ' + b"9" * 5000 + b', "quantity": 1}', "body", 400),
+    ("a huge integer literal", b'{"product_id": ' + b"9" * 5000 + b', "quantity": 1}', "product_id", 400),
     ("deep nesting", b"[" * 20000 + b"]" * 20000, "body", 400),
     ("an unknown field", b'{"product_id": {pid}, "quantity": 1, "discount": 50}', "discount", 400),
     ("user_id a string", b'{"user_id": "1", "product_id": {pid}, "quantity": 1}', "user_id", 400),
@@ -143,11 +143,14 @@ def test_bad_list_parameters_are_400(api, query, field):
         assert field in violations_of(response)
 
 
-@pytest.mark.parametrize("path", ["/orders/0", "/orders/-5", "/orders/99999999999", "/get-order/2147483648"])
-def test_order_ids_that_cannot_exist_are_404(api, path):
+@pytest.mark.parametrize("path", ["/orders/0", "/orders/-5", "/orders/99999999999", "/get-order/2147483648",
+                                  "/orders/1e3", "/orders/" + "9" * 5000, "/products/0x10", "/users/abc"])
+def test_ids_in_the_path_that_cannot_exist_are_400_naming_the_field(api, path):
     _, token = api.register()
     response = api.get(path, token=token)
-    assert response.status_code == 404
+    assert response.status_code == 400, response.text
+    fields = set(violations_of(response))
+    assert fields and fields <= {"order_id", "product_id", "user_id"}
 
 
 def test_a_huge_declared_body_is_refused_at_once_without_being_read(gateway):

@@ -168,7 +168,9 @@ def test_the_postman_collection_runs_the_seed_flows(stack):
 
 
 def test_mixed_workload_survives_killing_a_gateway_and_a_db_replica(stack):
-    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['db1']}") as channel:
+    # The stack runs as `make stack` does in dev: its services made their token in the state folder.
+    token = (stack.state / "service_token").read_text().strip()
+    with support.channel(f"127.0.0.1:{stack.ports['db1']}", token=token) as channel:
         products = product_pb2_grpc.ProductServiceStub(channel)
         for pid in (1, 2, 3):  # enough stock that nobody is refused for it
             products.UpdateProduct(product_pb2.UpdateProductRequest(product_id=pid, stock=100_000), timeout=10)

@@ -36,7 +36,7 @@ def test_schema_uses_exact_numeric_money(two_db_services):
 
 def test_concurrent_orders_on_two_processes_sell_exactly_the_stock(two_db_services):
     url, first, second = two_db_services
-    channels = [grpc.insecure_channel(first), grpc.insecure_channel(second)]
+    channels = [support.channel(first), support.channel(second)]
     try:
         products = product_pb2_grpc.ProductServiceStub(channels[0])
         product = products.CreateProduct(product_pb2.CreateProductRequest(

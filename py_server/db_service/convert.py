@@ -32,6 +32,7 @@ def user(row) -> user_pb2.User:
     return user_pb2.User(
         id=row.id, sid=row.sid, username=row.username, email=row.email, active=row.active,
         create_time=timestamp(row.create_time), update_time=timestamp(row.update_time),
+        token_version=row.token_version,
     )
 
 

@@ -114,13 +114,10 @@ _CLIENT_CODES = {
 
 
 def create_server(address: str, database: peewee.Database, *, hasher: PasswordHasher,
-                  service_token: str | None = None, access_log=None, workers: int = 16,
+                  service_token: str, access_log=None, workers: int = 16,
                   reuse_port: bool = False) -> tuple[BoundServer, DatabaseHealthMonitor]:
     """Returns the (unstarted) server bound to `address`, and its database health monitor."""
-    chain = []
-    if service_token:
-        chain.append(interceptors.ServiceTokenInterceptor(service_token))
-    chain.append(interceptors.ServiceInterceptor(access_log))
+    chain = [interceptors.ServiceTokenInterceptor(service_token), interceptors.ServiceInterceptor(access_log)]
     chain.append(_ConnectionPerCall(database))
     bound = build_server(
         address,

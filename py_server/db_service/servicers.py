@@ -16,9 +16,41 @@ from merch.store.v1 import (
     user_pb2_grpc,
 )
 from py_server.db_service import convert
-from py_server.store import orders, products, users
+from py_server.store import idempotency, orders, products, users
+from py_server.store.models import write_transaction
 
 GREETING = "Welcome to the gRPC Service!"
+IDEMPOTENCY_KEY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+
+
+def _idempotent(context, request, *, caller: int, response_type, work, prepare=None):
+    """Runs `work(prepare())` at most once per `idempotency-key` metadata value and caller.
+
+    Without the metadata it simply runs. With it, the answer is stored in the
+    same transaction as the work, and a retry gets that answer back with
+    `idempotent-replayed: true` (see py_server.store.idempotency).
+    `prepare` is slow work that needs no transaction (hashing a password).
+    """
+    key = next((value for name, value in context.invocation_metadata() or () if name == IDEMPOTENCY_KEY_HEADER),
+               None)
+    if key is None:
+        return work(prepare() if prepare else None)
+    idempotency.check_key(key)
+    method = type(request).DESCRIPTOR.full_name
+    stored = idempotency.claim(key, caller, idempotency.request_hash(method, request))
+    if stored is not None:
+        context.send_initial_metadata(((REPLAYED_HEADER, "true"),))
+        return response_type.FromString(stored)
+    try:
+        prepared = prepare() if prepare else None
+        with write_transaction():
+            response = work(prepared)
+            idempotency.complete(key, caller, response.SerializeToString())
+    except BaseException:
+        idempotency.release(key, caller)
+        raise
+    return response
 
 
 class GreetingServicer(greeting_service_pb2_grpc.GreetingServiceServicer):
@@ -58,15 +90,20 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     def CreateUser(self, request, context):
         fields = {name: getattr(request, name) for name in self._FIELDS}
-        return user_pb2.CreateUserResponse(user=convert.user(users.create_user(fields, self._hasher)))
+        return _idempotent(
+            context, request, caller=0, response_type=user_pb2.CreateUserResponse,
+            prepare=lambda: users.new_user_columns(fields, self._hasher),
+            work=lambda columns: user_pb2.CreateUserResponse(user=convert.user(users.insert_user(columns))),
+        )
 
     def GetUser(self, request, context):
         return user_pb2.GetUserResponse(user=convert.user(users.get_user(request.user_id)))
 
     def UpdateUser(self, request, context):
         changes = convert.set_fields(request, self._FIELDS)
+        current = request.current_password if request.HasField("current_password") else None
         return user_pb2.UpdateUserResponse(
-            user=convert.user(users.update_user(request.user_id, changes, self._hasher))
+            user=convert.user(users.update_user(request.user_id, changes, self._hasher, current))
         )
 
     def DeactivateUser(self, request, context):
@@ -79,8 +116,11 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def PlaceOrder(self, request, context):
-        order = orders.place_order(request.user_id, request.product_id, request.quantity)
-        return order_pb2.PlaceOrderResponse(order=convert.order(order))
+        return _idempotent(
+            context, request, caller=request.user_id, response_type=order_pb2.PlaceOrderResponse,
+            work=lambda _: order_pb2.PlaceOrderResponse(order=convert.order(
+                orders.place_order(request.user_id, request.product_id, request.quantity))),
+        )
 
     def GetOrder(self, request, context):
         return order_pb2.GetOrderResponse(order=convert.order(orders.get_order(request.order_id, request.user_id)))

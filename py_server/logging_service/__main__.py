@@ -11,6 +11,7 @@ from py_server.logging_service.server import DEFAULT_BUFFER_RECORDS, create_serv
 
 def main() -> None:
     settings = config.load_settings()
+    config.prepare_state_dir(settings.state_dir)
     parser = argparse.ArgumentParser(prog="python -m py_server.logging_service", description=__doc__)
     parser.add_argument("--bind", default=settings.log_bind,
                         help="address to listen on (MERCH_LOG_BIND, default %(default)s)")
@@ -20,7 +21,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s logging_service %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect chatter would drown our own lines
 
-    bound, publisher = create_server(
+    bound, publisher, servicer = create_server(
         args.bind,
         log_file=settings.log_file,
         kafka_bootstrap=settings.kafka_bootstrap,
@@ -33,7 +34,8 @@ def main() -> None:
     bound.server.start()
     bound.set_serving(True)
     logging.info("logging service listening on port %d, publishing to %s", bound.port, publisher.sink.description)
-    run_until_signal(bound, on_stop=publisher.stop)
+    # Stops last: first takes the records its clients flush as they stop, then drains its sink.
+    run_until_signal(bound, before_stop=servicer.drain_clients, on_stop=publisher.stop)
 
 
 if __name__ == "__main__":

@@ -17,21 +17,22 @@ DEFAULT_BUFFER_RECORDS = 50_000
 
 
 def create_server(address: str, *, log_file, kafka_bootstrap: str | None, kafka_topic: str,
-                  buffer_records: int = DEFAULT_BUFFER_RECORDS, service_token: str | None = None,
-                  workers: int = 16) -> tuple[BoundServer, Publisher]:
-    """Returns the unstarted server and its (unstarted) publisher."""
+                  buffer_records: int = DEFAULT_BUFFER_RECORDS, service_token: str,
+                  workers: int = 16) -> tuple[BoundServer, Publisher, LoggingServicer]:
+    """Returns the unstarted server, its (unstarted) publisher and its servicer."""
     buffer = BoundedBuffer(buffer_records)
     if kafka_bootstrap:
         sink, follower = KafkaSink(kafka_bootstrap, kafka_topic), KafkaTail(kafka_bootstrap, kafka_topic)
     else:
         sink, follower = FileSink(log_file), LocalHub()
     publisher = Publisher(buffer, sink)
-    chain = [interceptors.ServiceTokenInterceptor(service_token)] if service_token else []
+    chain = [interceptors.ServiceTokenInterceptor(service_token)]
     chain.append(interceptors.ServiceInterceptor())
+    servicer = LoggingServicer(buffer, publisher, follower)
     bound = build_server(
         address,
-        [(logging_pb2_grpc.add_LoggingServiceServicer_to_server, LoggingServicer(buffer, publisher, follower), SERVICE_NAME)],
+        [(logging_pb2_grpc.add_LoggingServiceServicer_to_server, servicer, SERVICE_NAME)],
         interceptors=chain,
         workers=workers,
     )
-    return bound, publisher
+    return bound, publisher, servicer

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
+
+import grpc
 
 from google.protobuf import timestamp_pb2
 
@@ -18,12 +21,67 @@ _log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 
 
+class _Streams:
+    """How many WriteLogs streams are open, and when the last one was open."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self.open = 0
+        self.last_seen = time.monotonic()
+
+    def __enter__(self):
+        with self._changed:
+            self.open += 1
+
+    def __exit__(self, *_exc):
+        with self._changed:
+            self.open -= 1
+            self.last_seen = time.monotonic()
+            self._changed.notify_all()
+
+    def wait_quiet(self, quiet_seconds: float, max_seconds: float) -> bool:
+        """Waits until no stream is open and none was for `quiet_seconds`; False if `max_seconds` ran out."""
+        deadline = time.monotonic() + max_seconds
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                if self.open == 0 and now - self.last_seen >= quiet_seconds:
+                    return True
+                if now >= deadline:
+                    return False
+                wake = deadline if self.open else min(deadline, self.last_seen + quiet_seconds)
+                self._changed.wait(max(0.01, wake - now))
+
+
 class LoggingServicer(logging_pb2_grpc.LoggingServiceServicer):
     def __init__(self, buffer: BoundedBuffer, publisher: Publisher, follower):
         self._buffer, self._publisher, self._follower = buffer, publisher, follower
         self._last_drop_report = 0.0
+        self._streams = _Streams()
+
+    def drain_clients(self, quiet_seconds: float = 2.0, max_seconds: float = 10.0) -> None:
+        """At shutdown: keeps taking records until the clients have gone quiet.
+
+        When a whole process group gets Ctrl-C, the DB service and the
+        gateways flush their last records while they stop; this service
+        stops only once no stream has been open for `quiet_seconds` (at most
+        `max_seconds`), so those records are not lost.
+        """
+        self._streams.last_seen = time.monotonic()
+        if not self._streams.wait_quiet(quiet_seconds, max_seconds):
+            _log.warning("stopping with %d client streams still open after %.0f s", self._streams.open,
+                         max_seconds)
 
     def WriteLogs(self, request_iterator, context):
+        with self._streams:
+            try:
+                return self._write(request_iterator)
+            except grpc.RpcError:
+                # The client went away mid-stream (or the server is stopping): what arrived is kept,
+                # and the client re-sends the batches this stream never confirmed.
+                context.abort(grpc.StatusCode.CANCELLED, "the stream ended before the client closed it")
+
+    def _write(self, request_iterator):
         accepted = dropped = 0
         for request in request_iterator:
             if len(request.records) > MAX_BATCH:

@@ -6,14 +6,18 @@ every model and query.
 """
 from __future__ import annotations
 
+import logging
 import pathlib
 import time
 import urllib.parse
 
 import peewee
+from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from py_server.store import models, seed
+from py_server.store import identity, models, orders, seed
+
+_log = logging.getLogger(__name__)
 
 # psycopg2.extensions.TRANSACTION_STATUS_IDLE, without importing psycopg2 where SQLite is enough.
 _IDLE = 0
@@ -100,8 +104,48 @@ def prepare_schema(database: peewee.Database) -> None:
         with database.atomic(**({} if postgres else {"lock_type": "IMMEDIATE"})):
             if postgres:
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
+                database.execute_sql(orders.DEADLINE_FUNCTION)
+            _add_user_columns(database)  # before create_tables makes indexes on the new columns
             database.create_tables(models.MODELS, safe=True)
+            _fill_identity_keys()
             seed.seed_products_once()
+
+
+def _add_user_columns(database: peewee.Database) -> None:
+    """Adds the identity keys and token versions to a users table made by an older version."""
+    if not database.table_exists("users"):
+        return
+    columns = {column.name for column in database.get_columns("users")}
+    migrator = SchemaMigrator.from_database(database)
+    added = [
+        migrator.add_column("users", name, field)
+        for name, field in (
+            ("username_key", peewee.CharField(max_length=200, null=True)),
+            ("email_key", peewee.CharField(max_length=254, null=True)),
+            ("token_version", peewee.IntegerField(default=1)),
+        )
+        if name not in columns
+    ]
+    if added:
+        migrate(*added)
+
+
+def _fill_identity_keys() -> None:
+    """Gives rows an older version wrote their normalised keys.
+
+    Two old rows whose names (or emails) only differed in case or form cannot
+    both keep them: the later one's key is suffixed with its id (its owner is
+    told the name is taken if they try to reuse it), and a warning names it.
+    """
+    user = models.User
+    for row in user.select().where(user.username_key.is_null() | user.email_key.is_null()).order_by(user.id):
+        keys = {"username_key": identity.username_key(row.username), "email_key": identity.email_key(row.email)}
+        for column, key in keys.items():
+            if user.select().where(getattr(user, column) == key, user.id != row.id).exists():
+                keys[column] = f"{key}#{row.id}"
+                _log.warning("user %d: %s %r collides with another user's; stored as %r",
+                             row.id, column, key, keys[column])
+        user.update(**keys).where(user.id == row.id).execute()
 
 
 def ping(database: peewee.Database) -> None:

@@ -1,11 +1,17 @@
 """Peewee models. One database proxy, bound at start-up from the database URL."""
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
+import threading
+import time
 import weakref
 
 import peewee
+
+from py_server import request_context
+from py_server.errors import DeadlineExceeded
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -55,10 +61,18 @@ class Product(BaseModel):
 
 class User(BaseModel):
     sid = peewee.CharField(max_length=20, unique=True)
-    username = peewee.CharField(max_length=50, unique=True)
+    username = peewee.CharField(max_length=50, unique=True)  # NFKC-normalised, case kept
     email = peewee.CharField(max_length=254, unique=True)
+    # What uniqueness and login compare (py_server.store.identity): the username NFKC-normalised
+    # and case-folded, the email case-folded. Null only in rows an older version wrote, until
+    # prepare_schema fills them.
+    username_key = peewee.CharField(max_length=200, unique=True, null=True)
+    email_key = peewee.CharField(max_length=254, unique=True, null=True)
     password_hash = peewee.CharField(max_length=60)
     active = peewee.BooleanField(default=True)
+    # Grows on every password change and deactivation; bearer tokens carry the version they were
+    # issued for, and an older one is refused.
+    token_version = peewee.IntegerField(default=1)
     create_time = peewee.DateTimeField(default=utcnow)
     update_time = peewee.DateTimeField(default=utcnow)
 
@@ -89,20 +103,85 @@ class Order(BaseModel):
         indexes = ((("user", "id"), False),)
 
 
-MODELS = (Product, User, Order)
+class LoginThrottle(BaseModel):
+    """Failed logins per username key, kept in the database so that every gateway replica sees them."""
+
+    username_key = peewee.CharField(max_length=200, primary_key=True)
+    failures = peewee.IntegerField(default=0)
+    window_start = peewee.DateTimeField()
+    locked_until = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "login_throttle"
 
 
+class IdempotencyRecord(BaseModel):
+    """An Idempotency-Key's claim and, once its request succeeded, the answer (a serialised response).
+
+    Keyed by the key and the caller (the user id; 0 for registration, where
+    there is none yet). `request_hash` tells a retry from a reuse with another
+    request. A claim without a response lapses at `locked_until`: its request's
+    deadline, after which that request can no longer commit.
+    """
+
+    key = peewee.CharField(max_length=255)
+    caller = peewee.IntegerField()
+    request_hash = peewee.CharField(max_length=64)
+    response = peewee.BlobField(null=True)
+    locked_until = peewee.DateTimeField()
+    create_time = peewee.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "idempotency_keys"
+        primary_key = peewee.CompositeKey("key", "caller")
+
+
+MODELS = (Product, User, Order, LoginThrottle, IdempotencyRecord)
+
+
+# SQLite has one writer at a time. Threads of this process queue here for it, in turn, instead of
+# racing for the file lock, where a loser may get "database is locked" once busy_timeout runs out
+# (6 of 48 concurrent updates did before). Reentrant: a write transaction may nest (a savepoint).
+# Other processes on the same file still wait through busy_timeout.
+_SQLITE_WRITER = threading.RLock()
+
+
+@contextlib.contextmanager
 def write_transaction():
-    """A transaction for a read-then-write unit of work.
+    """A transaction for a read-then-write unit of work that never commits after the caller's deadline.
 
-    SQLite takes its write lock up front (BEGIN IMMEDIATE): a deferred
-    transaction that reads first can fail with "database is locked" when it
-    later tries to write. PostgreSQL uses row locks and conditional updates.
+    SQLite takes its write lock up front (BEGIN IMMEDIATE), one thread of this
+    process at a time: a deferred transaction that reads first can fail with
+    "database is locked" when it later tries to write. PostgreSQL uses row
+    locks and conditional updates. Just before the commit, the deadline of the
+    gRPC call being served is checked: past it, the work is rolled back and
+    DEADLINE_EXCEEDED raised, so nothing is created for a request whose
+    client was told it failed.
     """
     database = database_proxy.obj
     if isinstance(database, peewee.SqliteDatabase):
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
+        if not _SQLITE_WRITER.acquire(timeout=min(30.0, max(0.0, _seconds_left(default=30.0)))):
+            raise DeadlineExceeded("the deadline passed while waiting for the database; nothing was changed")
+        try:
+            with database.atomic(lock_type="IMMEDIATE"):
+                yield
+                _check_deadline()
+        finally:
+            _SQLITE_WRITER.release()
+    else:
+        with database.atomic():
+            yield
+            _check_deadline()
+
+
+def _seconds_left(default: float) -> float:
+    deadline = request_context.current_deadline.get()
+    return default if deadline is None else deadline - time.monotonic()
+
+
+def _check_deadline() -> None:
+    if _seconds_left(default=1.0) <= 0:
+        raise DeadlineExceeded("the caller's deadline passed before the change could be committed; nothing was changed")
 
 
 class Compiled:

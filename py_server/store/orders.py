@@ -8,12 +8,15 @@ concurrent updates and cancellations cannot deadlock.
 """
 from __future__ import annotations
 
+import datetime
 import decimal
+import time
 import weakref
 
 import peewee
 
-from py_server.errors import FailedPrecondition, NotFound
+from py_server import request_context
+from py_server.errors import DeadlineExceeded, FailedPrecondition, NotFound
 from py_server.store.models import Order, OrderStatus, Product, database_proxy, utcnow, write_transaction
 from py_server.store.users import get_user
 from py_server.validation import Violations, page_size, page_token
@@ -82,24 +85,39 @@ def place_order(user_id: int, product_id: int, quantity: int) -> Order:
 # held for this statement and its commit only, never across round trips to this process (a hot
 # product serialises every order on that lock). Same checks, in the same order, with the same
 # outcome as the steps below it in place_order(); stock still only moves by
-# `stock = stock - n WHERE stock >= n`.
+# `stock = stock - n WHERE stock >= n`. The statement commits by itself (autocommit), so it checks the
+# caller's deadline ($7, in UTC) itself, as write_transaction() would before a commit: before taking
+# the stock, and again once the order is inserted (the row lock may have been waited for), where
+# merch_deadline_exceeded() aborts the whole statement. That keeps the order at one round trip.
 _PREPARE_PLACE_ORDER = """
-PREPARE merch_place_order (integer, integer, integer, text, timestamp, timestamp) AS
+PREPARE merch_place_order (integer, integer, integer, text, timestamp, timestamp, timestamp) AS
 WITH buyer AS (
     SELECT active FROM users WHERE id = $1
 ), taken AS (
     UPDATE products SET stock = stock - $3
     WHERE id = $2 AND stock - $3 >= 0 AND (SELECT active FROM buyer)
+      AND (clock_timestamp() AT TIME ZONE 'UTC') < $7
     RETURNING price
 ), placed AS (
     INSERT INTO orders (user_id, product_id, quantity, total_price, status, create_time, update_time)
     SELECT $1, $2, $3, price * $3, $4, $5, $6 FROM taken
     RETURNING id, total_price, create_time, update_time
 )
-SELECT (SELECT active FROM buyer), placed.id, placed.total_price, placed.create_time, placed.update_time
+SELECT (SELECT active FROM buyer), placed.id, placed.total_price, placed.create_time, placed.update_time,
+       CASE WHEN placed.id IS NOT NULL AND (clock_timestamp() AT TIME ZONE 'UTC') >= $7
+            THEN merch_deadline_exceeded() END
 FROM (VALUES (1)) AS one LEFT JOIN placed ON true
 """
-_EXECUTE_PLACE_ORDER = "EXECUTE merch_place_order (%s, %s, %s, %s, %s, %s)"
+# Raised by the statement above when the deadline passed while it waited for the product's row lock:
+# the whole statement, stock update and insert included, is then rolled back.
+DEADLINE_FUNCTION = """
+CREATE OR REPLACE FUNCTION merch_deadline_exceeded() RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'query_canceled', MESSAGE = 'merch: the caller''s deadline passed';
+END
+$$
+"""
+_EXECUTE_PLACE_ORDER = "EXECUTE merch_place_order (%s, %s, %s, %s, %s, %s, %s)"
 _prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections (sessions) that have it
 
 
@@ -109,9 +127,21 @@ def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) 
     if connection not in _prepared_on:
         database.execute_sql(_PREPARE_PLACE_ORDER)
         _prepared_on.add(connection)
-    active, order_id, total_price, create_time, update_time = database.execute_sql(
-        _EXECUTE_PLACE_ORDER, (user_id, product_id, quantity, OrderStatus.PLACED, utcnow(), utcnow())
-    ).fetchone()
+    now = utcnow()
+    deadline = request_context.current_deadline.get()
+    cutoff = datetime.datetime.max if deadline is None else now + datetime.timedelta(
+        seconds=deadline - time.monotonic())
+    try:
+        active, order_id, total_price, create_time, update_time, _ = database.execute_sql(
+            _EXECUTE_PLACE_ORDER, (user_id, product_id, quantity, OrderStatus.PLACED, now, now, cutoff)
+        ).fetchone()
+    except peewee.OperationalError as error:
+        if "merch: the caller's deadline passed" not in str(error):
+            raise
+        raise DeadlineExceeded("the caller's deadline passed before the order could be placed; "
+                               "nothing was changed") from None
+    if order_id is None and cutoff <= utcnow():
+        raise DeadlineExceeded("the caller's deadline passed before the order could be placed; nothing was changed")
     if active is None:
         raise NotFound(f"user {user_id} does not exist")
     if not active:

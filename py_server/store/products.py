@@ -6,7 +6,7 @@ import decimal
 import peewee
 
 from py_server.errors import AlreadyExists, FailedPrecondition, NotFound
-from py_server.store.models import CENT, Compiled, Order, Product, database_proxy, first_model
+from py_server.store.models import CENT, Compiled, Order, Product, database_proxy, first_model, write_transaction
 from py_server.validation import Violations, page_size, page_token
 
 MAX_PRICE_CENTS = 100_000_000  # NUMERIC(10,2) holds up to 99,999,999.99
@@ -81,7 +81,7 @@ def create_product(fields: dict) -> Product:
     v = Violations()
     _check_fields(v, fields)
     v.raise_if_any()
-    with database_proxy.atomic():
+    with write_transaction():
         if error := _name_taken(fields["name"]):
             raise error
         try:
@@ -95,7 +95,7 @@ def update_product(product_id: int, changes: dict) -> Product:
     v.positive_id("product_id", product_id)
     _check_fields(v, changes)
     v.raise_if_any()
-    with database_proxy.atomic():
+    with write_transaction():
         get_product(product_id)
         if "name" in changes and (error := _name_taken(changes["name"], other_than=product_id)):
             raise error
@@ -108,7 +108,7 @@ def update_product(product_id: int, changes: dict) -> Product:
 
 
 def delete_product(product_id: int) -> Product:
-    with database_proxy.atomic():
+    with write_transaction():
         product = get_product(product_id)
         if Order.select().where(Order.product == product_id).exists():
             raise FailedPrecondition(

@@ -11,6 +11,7 @@ import (
 func (a *app) usersRegisterCmd() *cobra.Command {
 	req := &storev1.CreateUserRequest{}
 	var pw passwordFlags
+	var key idempotencyKey
 	c := &cobra.Command{
 		Use:   "register --sid SID --username NAME --email EMAIL (--password-stdin | --password PW)",
 		Short: "Register a user",
@@ -31,13 +32,14 @@ func (a *app) usersRegisterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := call(a, cmd, client.CreateUser, req)
+			res, err := callIdempotent(a, cmd, &key, client.CreateUser, req)
 			if err != nil {
 				return err
 			}
 			return a.emit(res, func(w io.Writer) { writeUser(w, res.GetUser()) })
 		},
 	}
+	key.register(c)
 	c.Flags().StringVar(&req.Sid, "sid", "", "SUSTech student id, 1 to 20 characters, unique (required)")
 	c.Flags().StringVar(&req.Username, "username", "", "login name, 1 to 50 characters, unique (required)")
 	c.Flags().StringVar(&req.Email, "email", "", "contact address, unique (required)")

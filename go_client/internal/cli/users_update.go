@@ -10,13 +10,16 @@ import (
 )
 
 func (a *app) usersUpdateCmd() *cobra.Command {
-	var sid, username, email string
+	var sid, username, email, current string
 	var pw passwordFlags
 	c := &cobra.Command{
-		Use:   "update <user-id> [--sid …] [--username …] [--email …] [--password-stdin | --password …]",
+		Use:   "update <user-id> [--sid …] [--username …] [--email …] [--password-stdin | --password …] [--current-password …]",
 		Short: "Change the given fields of a user; the others keep their value",
+		Long: `Change the given fields of a user; the others keep their value. A new password
+needs the current one (--current-password; missing is INVALID_ARGUMENT, exit 67;
+wrong is PERMISSION_DENIED, exit 71), and ends every token issued before it.`,
 		Example: `  merchctl users update 1 --email lihua@mail.sustech.edu.cn
-  printf '%s\n' "$NEW_PASSWORD" | merchctl users update 1 --password-stdin`,
+  printf '%s\n' "$NEW_PASSWORD" | merchctl users update 1 --password-stdin --current-password "$OLD_PASSWORD"`,
 		Args:        cobra.ExactArgs(1),
 		Annotations: rpcAnnotation("merch.store.v1.UserService/UpdateUser"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +48,9 @@ func (a *app) usersUpdateCmd() *cobra.Command {
 				}
 				req.Password = proto.String(password)
 			}
+			if cmd.Flags().Changed("current-password") {
+				req.CurrentPassword = proto.String(current)
+			}
 			client, err := a.userClient()
 			if err != nil {
 				return err
@@ -59,6 +65,7 @@ func (a *app) usersUpdateCmd() *cobra.Command {
 	c.Flags().StringVar(&sid, "sid", "", "new student id")
 	c.Flags().StringVar(&username, "username", "", "new login name")
 	c.Flags().StringVar(&email, "email", "", "new contact address")
+	c.Flags().StringVar(&current, "current-password", "", "the present password, required with a new password")
 	pw.register(c)
 	return c
 }

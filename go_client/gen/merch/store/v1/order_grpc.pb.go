@@ -36,6 +36,12 @@ type OrderServiceClient interface {
 	// PlaceOrder reserves stock and records the order. FAILED_PRECONDITION when
 	// the stock is too small or the user is deactivated; NOT_FOUND for an
 	// unknown user or product.
+	// Idempotency: with `idempotency-key` metadata (1 to 255 visible ASCII
+	// characters), the first successful answer is stored with the order, in the
+	// same transaction, for 24 hours, keyed by key and caller. A retry with the
+	// same request returns it with `idempotent-replayed: true` response
+	// metadata; the same key with another request is FAILED_PRECONDITION, and
+	// while the first call is still running, ABORTED.
 	PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*PlaceOrderResponse, error)
 	// GetOrder returns one order, or NOT_FOUND.
 	GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error)
@@ -117,6 +123,12 @@ type OrderServiceServer interface {
 	// PlaceOrder reserves stock and records the order. FAILED_PRECONDITION when
 	// the stock is too small or the user is deactivated; NOT_FOUND for an
 	// unknown user or product.
+	// Idempotency: with `idempotency-key` metadata (1 to 255 visible ASCII
+	// characters), the first successful answer is stored with the order, in the
+	// same transaction, for 24 hours, keyed by key and caller. A retry with the
+	// same request returns it with `idempotent-replayed: true` response
+	// metadata; the same key with another request is FAILED_PRECONDITION, and
+	// while the first call is still running, ABORTED.
 	PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderResponse, error)
 	// GetOrder returns one order, or NOT_FOUND.
 	GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error)

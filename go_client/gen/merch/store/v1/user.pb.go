@@ -23,7 +23,8 @@ const (
 )
 
 // User is a store customer. The password hash stays inside the DB service:
-// no message carries it.
+// no message carries it. Usernames are unique after NFKC normalisation and
+// case folding; emails are unique regardless of case.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is the user's identifier, assigned by the store, 1 or more.
@@ -39,7 +40,11 @@ type User struct {
 	// create_time is when the user registered.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// update_time is when the user record last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// token_version starts at 1 and grows by one each time the password
+	// changes or the user is deactivated. A bearer token issued for an older
+	// version is no longer valid.
+	TokenVersion  int32 `protobuf:"varint,8,opt,name=token_version,json=tokenVersion,proto3" json:"token_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -121,6 +126,13 @@ func (x *User) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *User) GetTokenVersion() int32 {
+	if x != nil {
+		return x.TokenVersion
+	}
+	return 0
 }
 
 // CreateUserRequest describes a new user.
@@ -347,9 +359,11 @@ type UpdateUserRequest struct {
 	// email, when set, is the new address (3 to 254 characters with an "@", unique).
 	Email *string `protobuf:"bytes,4,opt,name=email,proto3,oneof" json:"email,omitempty"`
 	// password, when set, is the new plaintext password (8 to 72 bytes).
-	Password      *string `protobuf:"bytes,5,opt,name=password,proto3,oneof" json:"password,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Password *string `protobuf:"bytes,5,opt,name=password,proto3,oneof" json:"password,omitempty"`
+	// current_password is the user's present password, required with password.
+	CurrentPassword *string `protobuf:"bytes,6,opt,name=current_password,json=currentPassword,proto3,oneof" json:"current_password,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *UpdateUserRequest) Reset() {
@@ -413,6 +427,13 @@ func (x *UpdateUserRequest) GetEmail() string {
 func (x *UpdateUserRequest) GetPassword() string {
 	if x != nil && x.Password != nil {
 		return *x.Password
+	}
+	return ""
+}
+
+func (x *UpdateUserRequest) GetCurrentPassword() string {
+	if x != nil && x.CurrentPassword != nil {
+		return *x.CurrentPassword
 	}
 	return ""
 }
@@ -660,7 +681,7 @@ var File_merch_store_v1_user_proto protoreflect.FileDescriptor
 
 const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\n" +
-	"\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x01\n" +
+	"\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n" +
 	"\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n" +
@@ -670,7 +691,8 @@ const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"s\n" +
+	"updateTime\x12#\n" +
+	"\rtoken_version\x18\b \x01(\x05R\ftokenVersion\"s\n" +
 	"\x11CreateUserRequest\x12\x10\n" +
 	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
@@ -681,17 +703,19 @@ const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\x0eGetUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x05R\x06userId\";\n" +
 	"\x0fGetUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\xcc\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\x91\x02\n" +
 	"\x11UpdateUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x05R\x06userId\x12\x15\n" +
 	"\x03sid\x18\x02 \x01(\tH\x00R\x03sid\x88\x01\x01\x12\x1f\n" +
 	"\busername\x18\x03 \x01(\tH\x01R\busername\x88\x01\x01\x12\x19\n" +
 	"\x05email\x18\x04 \x01(\tH\x02R\x05email\x88\x01\x01\x12\x1f\n" +
-	"\bpassword\x18\x05 \x01(\tH\x03R\bpassword\x88\x01\x01B\x06\n" +
+	"\bpassword\x18\x05 \x01(\tH\x03R\bpassword\x88\x01\x01\x12.\n" +
+	"\x10current_password\x18\x06 \x01(\tH\x04R\x0fcurrentPassword\x88\x01\x01B\x06\n" +
 	"\x04_sidB\v\n" +
 	"\t_usernameB\b\n" +
 	"\x06_emailB\v\n" +
-	"\t_password\">\n" +
+	"\t_passwordB\x13\n" +
+	"\x11_current_password\">\n" +
 	"\x12UpdateUserResponse\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"0\n" +
 	"\x15DeactivateUserRequest\x12\x17\n" +

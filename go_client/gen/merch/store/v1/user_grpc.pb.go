@@ -33,15 +33,21 @@ const (
 // UserService registers, reads, changes, deactivates and authenticates users.
 type UserServiceClient interface {
 	// CreateUser registers a user; ALREADY_EXISTS if the sid, username or email is taken.
+	// With `idempotency-key` metadata, a retry returns the first answer instead of
+	// registering twice (see OrderService.PlaceOrder).
 	CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error)
 	// GetUser returns one user (active or not), or NOT_FOUND.
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error)
 	// UpdateUser changes the fields that are set; FAILED_PRECONDITION for a deactivated user.
+	// A new password needs current_password: INVALID_ARGUMENT when it is missing,
+	// PERMISSION_DENIED when it is wrong.
 	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error)
 	// DeactivateUser marks a user inactive (a soft delete); their orders remain.
 	DeactivateUser(ctx context.Context, in *DeactivateUserRequest, opts ...grpc.CallOption) (*DeactivateUserResponse, error)
 	// AuthenticateUser checks a username and password: the user, or
 	// UNAUTHENTICATED (wrong name, wrong password or deactivated, not told apart).
+	// After 5 failures for one username within 15 minutes, every attempt is
+	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo until the window passes.
 	AuthenticateUser(ctx context.Context, in *AuthenticateUserRequest, opts ...grpc.CallOption) (*AuthenticateUserResponse, error)
 }
 
@@ -110,15 +116,21 @@ func (c *userServiceClient) AuthenticateUser(ctx context.Context, in *Authentica
 // UserService registers, reads, changes, deactivates and authenticates users.
 type UserServiceServer interface {
 	// CreateUser registers a user; ALREADY_EXISTS if the sid, username or email is taken.
+	// With `idempotency-key` metadata, a retry returns the first answer instead of
+	// registering twice (see OrderService.PlaceOrder).
 	CreateUser(context.Context, *CreateUserRequest) (*CreateUserResponse, error)
 	// GetUser returns one user (active or not), or NOT_FOUND.
 	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
 	// UpdateUser changes the fields that are set; FAILED_PRECONDITION for a deactivated user.
+	// A new password needs current_password: INVALID_ARGUMENT when it is missing,
+	// PERMISSION_DENIED when it is wrong.
 	UpdateUser(context.Context, *UpdateUserRequest) (*UpdateUserResponse, error)
 	// DeactivateUser marks a user inactive (a soft delete); their orders remain.
 	DeactivateUser(context.Context, *DeactivateUserRequest) (*DeactivateUserResponse, error)
 	// AuthenticateUser checks a username and password: the user, or
 	// UNAUTHENTICATED (wrong name, wrong password or deactivated, not told apart).
+	// After 5 failures for one username within 15 minutes, every attempt is
+	// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo until the window passes.
 	AuthenticateUser(context.Context, *AuthenticateUserRequest) (*AuthenticateUserResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
 }

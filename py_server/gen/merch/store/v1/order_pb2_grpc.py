@@ -72,6 +72,12 @@ class OrderServiceServicer:
         """PlaceOrder reserves stock and records the order. FAILED_PRECONDITION when
         the stock is too small or the user is deactivated; NOT_FOUND for an
         unknown user or product.
+        Idempotency: with `idempotency-key` metadata (1 to 255 visible ASCII
+        characters), the first successful answer is stored with the order, in the
+        same transaction, for 24 hours, keyed by key and caller. A retry with the
+        same request returns it with `idempotent-replayed: true` response
+        metadata; the same key with another request is FAILED_PRECONDITION, and
+        while the first call is still running, ABORTED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x01\n\x04User\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x03 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x04 \x01(\tR\x05\x65mail\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"s\n\x11\x43reateUserRequest\x12\x10\n\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x02 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x03 \x01(\tR\x05\x65mail\x12\x1a\n\x08password\x18\x04 \x01(\tR\x08password\">\n\x12\x43reateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\")\n\x0eGetUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\";\n\x0fGetUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"\xcc\x01\n\x11UpdateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\x12\x15\n\x03sid\x18\x02 \x01(\tH\x00R\x03sid\x88\x01\x01\x12\x1f\n\x08username\x18\x03 \x01(\tH\x01R\x08username\x88\x01\x01\x12\x19\n\x05\x65mail\x18\x04 \x01(\tH\x02R\x05\x65mail\x88\x01\x01\x12\x1f\n\x08password\x18\x05 \x01(\tH\x03R\x08password\x88\x01\x01\x42\x06\n\x04_sidB\x0b\n\t_usernameB\x08\n\x06_emailB\x0b\n\t_password\">\n\x12UpdateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"0\n\x15\x44\x65\x61\x63tivateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\"B\n\x16\x44\x65\x61\x63tivateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"Q\n\x17\x41uthenticateUserRequest\x12\x1a\n\x08username\x18\x01 \x01(\tR\x08username\x12\x1a\n\x08password\x18\x02 \x01(\tR\x08password\"D\n\x18\x41uthenticateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user2\xcb\x03\n\x0bUserService\x12S\n\nCreateUser\x12!.merch.store.v1.CreateUserRequest\x1a\".merch.store.v1.CreateUserResponse\x12J\n\x07GetUser\x12\x1e.merch.store.v1.GetUserRequest\x1a\x1f.merch.store.v1.GetUserResponse\x12S\n\nUpdateUser\x12!.merch.store.v1.UpdateUserRequest\x1a\".merch.store.v1.UpdateUserResponse\x12_\n\x0e\x44\x65\x61\x63tivateUser\x12%.merch.store.v1.DeactivateUserRequest\x1a&.merch.store.v1.DeactivateUserResponse\x12\x65\n\x10\x41uthenticateUser\x12\'.merch.store.v1.AuthenticateUserRequest\x1a(.merch.store.v1.AuthenticateUserResponseB\xbe\x01\n\x12\x63om.merch.store.v1B\tUserProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\x04User\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x03 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x04 \x01(\tR\x05\x65mail\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12#\n\rtoken_version\x18\x08 \x01(\x05R\x0ctokenVersion\"s\n\x11\x43reateUserRequest\x12\x10\n\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x02 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x03 \x01(\tR\x05\x65mail\x12\x1a\n\x08password\x18\x04 \x01(\tR\x08password\">\n\x12\x43reateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\")\n\x0eGetUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\";\n\x0fGetUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"\x91\x02\n\x11UpdateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\x12\x15\n\x03sid\x18\x02 \x01(\tH\x00R\x03sid\x88\x01\x01\x12\x1f\n\x08username\x18\x03 \x01(\tH\x01R\x08username\x88\x01\x01\x12\x19\n\x05\x65mail\x18\x04 \x01(\tH\x02R\x05\x65mail\x88\x01\x01\x12\x1f\n\x08password\x18\x05 \x01(\tH\x03R\x08password\x88\x01\x01\x12.\n\x10\x63urrent_password\x18\x06 \x01(\tH\x04R\x0f\x63urrentPassword\x88\x01\x01\x42\x06\n\x04_sidB\x0b\n\t_usernameB\x08\n\x06_emailB\x0b\n\t_passwordB\x13\n\x11_current_password\">\n\x12UpdateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"0\n\x15\x44\x65\x61\x63tivateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\"B\n\x16\x44\x65\x61\x63tivateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"Q\n\x17\x41uthenticateUserRequest\x12\x1a\n\x08username\x18\x01 \x01(\tR\x08username\x12\x1a\n\x08password\x18\x02 \x01(\tR\x08password\"D\n\x18\x41uthenticateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user2\xcb\x03\n\x0bUserService\x12S\n\nCreateUser\x12!.merch.store.v1.CreateUserRequest\x1a\".merch.store.v1.CreateUserResponse\x12J\n\x07GetUser\x12\x1e.merch.store.v1.GetUserRequest\x1a\x1f.merch.store.v1.GetUserResponse\x12S\n\nUpdateUser\x12!.merch.store.v1.UpdateUserRequest\x1a\".merch.store.v1.UpdateUserResponse\x12_\n\x0e\x44\x65\x61\x63tivateUser\x12%.merch.store.v1.DeactivateUserRequest\x1a&.merch.store.v1.DeactivateUserResponse\x12\x65\n\x10\x41uthenticateUser\x12\'.merch.store.v1.AuthenticateUserRequest\x1a(.merch.store.v1.AuthenticateUserResponseB\xbe\x01\n\x12\x63om.merch.store.v1B\tUserProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,27 +34,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.merch.store.v1B\tUserProtoP\001ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\242\002\003MSX\252\002\016Merch.Store.V1\312\002\016Merch\\Store\\V1\342\002\032Merch\\Store\\V1\\GPBMetadata\352\002\020Merch::Store::V1'
   _globals['_USER']._serialized_start=79
-  _globals['_USER']._serialized_end=315
-  _globals['_CREATEUSERREQUEST']._serialized_start=317
-  _globals['_CREATEUSERREQUEST']._serialized_end=432
-  _globals['_CREATEUSERRESPONSE']._serialized_start=434
-  _globals['_CREATEUSERRESPONSE']._serialized_end=496
-  _globals['_GETUSERREQUEST']._serialized_start=498
-  _globals['_GETUSERREQUEST']._serialized_end=539
-  _globals['_GETUSERRESPONSE']._serialized_start=541
-  _globals['_GETUSERRESPONSE']._serialized_end=600
-  _globals['_UPDATEUSERREQUEST']._serialized_start=603
-  _globals['_UPDATEUSERREQUEST']._serialized_end=807
-  _globals['_UPDATEUSERRESPONSE']._serialized_start=809
-  _globals['_UPDATEUSERRESPONSE']._serialized_end=871
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=873
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=921
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=923
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=989
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=991
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=1072
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=1074
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=1142
-  _globals['_USERSERVICE']._serialized_start=1145
-  _globals['_USERSERVICE']._serialized_end=1604
+  _globals['_USER']._serialized_end=352
+  _globals['_CREATEUSERREQUEST']._serialized_start=354
+  _globals['_CREATEUSERREQUEST']._serialized_end=469
+  _globals['_CREATEUSERRESPONSE']._serialized_start=471
+  _globals['_CREATEUSERRESPONSE']._serialized_end=533
+  _globals['_GETUSERREQUEST']._serialized_start=535
+  _globals['_GETUSERREQUEST']._serialized_end=576
+  _globals['_GETUSERRESPONSE']._serialized_start=578
+  _globals['_GETUSERRESPONSE']._serialized_end=637
+  _globals['_UPDATEUSERREQUEST']._serialized_start=640
+  _globals['_UPDATEUSERREQUEST']._serialized_end=913
+  _globals['_UPDATEUSERRESPONSE']._serialized_start=915
+  _globals['_UPDATEUSERRESPONSE']._serialized_end=977
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=979
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=1027
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=1029
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=1095
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=1097
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=1178
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=1180
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=1248
+  _globals['_USERSERVICE']._serialized_start=1251
+  _globals['_USERSERVICE']._serialized_end=1710
 # @@protoc_insertion_point(module_scope)

@@ -68,6 +68,8 @@ class UserServiceServicer:
 
     def CreateUser(self, request, context):
         """CreateUser registers a user; ALREADY_EXISTS if the sid, username or email is taken.
+        With `idempotency-key` metadata, a retry returns the first answer instead of
+        registering twice (see OrderService.PlaceOrder).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,6 +84,8 @@ class UserServiceServicer:
 
     def UpdateUser(self, request, context):
         """UpdateUser changes the fields that are set; FAILED_PRECONDITION for a deactivated user.
+        A new password needs current_password: INVALID_ARGUMENT when it is missing,
+        PERMISSION_DENIED when it is wrong.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,6 +101,8 @@ class UserServiceServicer:
     def AuthenticateUser(self, request, context):
         """AuthenticateUser checks a username and password: the user, or
         UNAUTHENTICATED (wrong name, wrong password or deactivated, not told apart).
+        After 5 failures for one username within 15 minutes, every attempt is
+        RESOURCE_EXHAUSTED with a google.rpc.RetryInfo until the window passes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,121 @@
+"""A hostile-input corpus sent to every gRPC method of both services, generated from the descriptors.
+
+Every field of every request message (and of the log records a WriteLogs
+stream carries) gets, in turn, the extreme values of its type: the ends of
+int32/int64, negative ids, very long strings, NUL and control characters,
+invisible format characters, unknown enum numbers, far-off timestamps, too
+many records. Each call must be answered within a second with a precise code
+(never UNKNOWN or INTERNAL), and the services must keep serving.
+"""
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+from google.protobuf import descriptor as d
+from google.protobuf import message_factory
+
+from merch.logging.v1 import logging_pb2
+from merch.store.v1 import greeting_service_pb2, order_pb2, product_pb2, user_pb2
+from tests import support
+
+FILES = {"db": [greeting_service_pb2.DESCRIPTOR, product_pb2.DESCRIPTOR, user_pb2.DESCRIPTOR, order_pb2.DESCRIPTOR],
+         "log": [logging_pb2.DESCRIPTOR]}
+HOSTILE = {
+    d.FieldDescriptor.CPPTYPE_INT32: [-(2**31), 2**31 - 1, -1, 0],
+    d.FieldDescriptor.CPPTYPE_INT64: [-(2**63), 2**63 - 1, -1],
+    d.FieldDescriptor.CPPTYPE_UINT32: [2**32 - 1],
+    d.FieldDescriptor.CPPTYPE_UINT64: [2**64 - 1],
+    d.FieldDescriptor.CPPTYPE_STRING: ["x" * 200_000, "\x00", "a\x1bb", "\u200b" * 50, "\u202eevil", " ", "é" * 80,
+                                       "9" * 5000],
+    d.FieldDescriptor.CPPTYPE_BOOL: [True],
+    d.FieldDescriptor.CPPTYPE_ENUM: [999, -1],
+}
+# Codes a hostile request may get: each says precisely what is wrong (or that the store refuses it).
+PRECISE = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+           grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.UNAUTHENTICATED,
+           grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.OUT_OF_RANGE}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    state = tmp_path_factory.mktemp("grpc-hostile")
+    with support.logging_service(state) as (log, _), support.db_service(state, MERCH_LOG_ADDR=log) as (db, _):
+        yield {"db": db, "log": log}
+
+
+def _variants(message_class):
+    """(label, message) pairs: the message with one field, or one field of its records, set hostile."""
+    for field in message_class.DESCRIPTOR.fields:
+        if field.message_type is not None and field.is_repeated and not field.message_type.GetOptions().map_entry:
+            record_class = message_factory.GetMessageClass(field.message_type)
+            yield f"{field.name}: 1001 records", message_class(**{field.name: [record_class()] * 1001})
+            for label, record in _variants(record_class):
+                yield f"{field.name}[0].{label}", message_class(**{field.name: [record]})
+        elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
+            for seconds in (-(2**62), 2**62, -1):
+                message = message_class()
+                getattr(message, field.name).seconds = seconds
+                yield f"{field.name}.seconds={seconds}", message
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            yield f"{field.name}: 10000 entries", message_class(**{field.name: {f"k{i}": "v" * 100
+                                                                              for i in range(10000)}})
+        else:
+            for value in HOSTILE.get(field.cpp_type, []):
+                shown = repr(value)[:30]
+                try:
+                    yield f"{field.name}={shown}", message_class(**{field.name: value})
+                except (ValueError, TypeError):
+                    continue  # a value the type cannot hold never reaches the wire
+
+
+def _methods():
+    for server, files in FILES.items():
+        for file in files:
+            for service in file.services_by_name.values():
+                for method in service.methods:
+                    yield pytest.param(server, method, id=f"{service.name}.{method.name}")
+
+
+@pytest.mark.parametrize("server,method", list(_methods()))
+def test_every_method_answers_hostile_fields_precisely_within_a_second(servers, server, method):
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    failures = []
+    with support.channel(servers[server]) as channel:
+        if method.client_streaming:
+            rpc = channel.stream_unary(path, request_serializer=request_class.SerializeToString,
+                                       response_deserializer=response_class.FromString)
+        elif method.server_streaming:
+            rpc = channel.unary_stream(path, request_serializer=request_class.SerializeToString,
+                                       response_deserializer=response_class.FromString)
+        else:
+            rpc = channel.unary_unary(path, request_serializer=request_class.SerializeToString,
+                                      response_deserializer=response_class.FromString)
+        for label, request in _variants(request_class):
+            started = time.monotonic()
+            try:
+                if method.client_streaming:
+                    rpc(iter([request]), timeout=5)
+                elif method.server_streaming:
+                    # A tail streams until told to stop: the first answer (or a refusal) is what counts.
+                    stream = rpc(request, timeout=1)
+                    try:
+                        next(stream)
+                    except StopIteration:
+                        pass
+                    stream.cancel()
+                else:
+                    rpc(request, timeout=5)
+                code = grpc.StatusCode.OK
+            except grpc.RpcError as error:
+                code = error.code()
+            took = time.monotonic() - started
+            if method.server_streaming and code is grpc.StatusCode.DEADLINE_EXCEEDED:
+                code, took = grpc.StatusCode.OK, 0.0  # an open tail with nothing to send yet: it was accepted
+            if code not in PRECISE or took > 1.0:
+                failures.append((label, code.name, f"{took:.2f}s"))
+        assert not failures, failures[:10]
+        support.wait_serving(servers[server], timeout=5)
