@@ -20,7 +20,9 @@ from api_rest import caller, money, routes_orders, routes_products, routes_publi
 from api_rest.auth import TokenAuthority
 from api_rest.clients import Backend
 from api_rest.errors import ApiError, from_rpc_error, internal
+from api_rest.metrics import HttpMetrics
 from api_rest.requestlog import RequestLog
+from py_server import telemetry
 
 _log = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ def create_app(deps: Deps) -> Bottle:
 
 
 def create_wsgi(deps: Deps):
-    """The app inside the request-log middleware: what the WSGI server runs."""
+    """The app inside the request-log middleware, inside the trace span (OpenTelemetry's
+    WSGI middleware), inside the metrics: what the WSGI server runs."""
     bottle.BaseRequest.MEMFILE_MAX = 64 * 1024
-    return RequestLog(create_app(deps), deps.shipper)
+    return HttpMetrics(telemetry.wsgi_middleware(RequestLog(create_app(deps), deps.shipper)))

@@ -16,7 +16,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from merch.store.v1 import greeting_service_pb2_grpc, order_pb2_grpc, product_pb2_grpc, user_pb2_grpc
-from py_server import channels
+from py_server import channels, telemetry
 
 CHANNEL_OPTIONS = [
     # Round-robin over every address of the list (one address: just that one).
@@ -66,13 +66,14 @@ class Backend:
         with self._lock:
             if self._stubs is None or self._pid != pid:
                 # A channel inherited through fork() is unusable and is not closed here.
-                self._stubs = _Stubs(grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS))
+                # Traced: each call's span travels to the DB service as `traceparent` metadata.
+                self._stubs = _Stubs(telemetry.traced_channel(grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)))
                 self._pid = pid
             return self._stubs
 
     def call(self, service: str, method: str, request, request_id: str):
         rpc = getattr(getattr(self._current(), service), method)
-        metadata = (("x-request-id", request_id), *self._auth)
+        metadata = (("x-request-id", request_id), *self._auth, *telemetry.outgoing_metadata())
         return rpc(request, timeout=self.timeout_seconds, metadata=metadata, wait_for_ready=False)
 
     def call_idempotent(self, service: str, method: str, request, request_id: str, key: str | None):

@@ -59,7 +59,9 @@ def install(app: Bottle, deps) -> None:
     def get_user(user_id: str | None = None):
         return views.user(caller.authenticate(deps))  # the ownership rule has checked any user_id
 
-    def update() -> dict:
+    @app.patch("/users/<user_id>")
+    @app.put("/update-user")
+    def update(user_id: str | None = None) -> dict:
         user = caller.authenticate(deps)
         data = caller.checked_body(bodies.UPDATE_USER)
         changes = {k: v for k, v in data.items() if k != "user_id"}
@@ -67,15 +69,11 @@ def install(app: Bottle, deps) -> None:
                                   caller.request_id())
         return views.user(reply.user)
 
-    app.patch("/users/<user_id>")(lambda user_id: update())
-    app.put("/update-user")(update)
-
-    def deactivate() -> dict:
+    @app.delete("/users/<user_id>")
+    @app.delete("/deactivate-user")
+    def deactivate(user_id: str | None = None) -> dict:
         user = caller.authenticate(deps)
         caller.checked_body(bodies.SEED_USER_REF, required=False)
         reply = deps.backend.call("users", "DeactivateUser", user_pb2.DeactivateUserRequest(user_id=user.id),
                                   caller.request_id())
         return views.user(reply.user)
-
-    app.delete("/users/<user_id>")(lambda user_id: deactivate())
-    app.delete("/deactivate-user")(deactivate)

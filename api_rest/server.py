@@ -15,10 +15,12 @@ import logging
 
 from gunicorn.app.base import BaseApplication
 
+from api_rest import metrics as gateway_metrics
 from api_rest.app import Deps, create_wsgi
 from api_rest.auth import TokenAuthority
 from api_rest.clients import Backend
 from api_rest.settings import GatewaySettings
+from py_server import telemetry
 from py_server.logship import LogShipper
 
 _log = logging.getLogger(__name__)
@@ -69,7 +71,10 @@ class GatewayServer(BaseApplication):
             "limit_request_fields": 100,
             "control_socket_disable": True,  # one shared ~/.gunicorn socket would clash between gateways
             "worker_exit": self._worker_exit,
+            "child_exit": lambda _arbiter, worker: gateway_metrics.worker_exited(worker.pid),
         }
+        # Before any worker exists: every worker's metrics go to this gateway's folder.
+        gateway_metrics.prepare_multiprocess_dir(settings.shared.state_dir, bind)
         self.deps: Deps | None = None
         super().__init__()
 
@@ -78,6 +83,7 @@ class GatewayServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        telemetry.configure("api_rest")
         self.deps = build_deps(self.settings)
         return create_wsgi(self.deps)
 
@@ -85,3 +91,4 @@ class GatewayServer(BaseApplication):
         if self.deps is not None:
             self.deps.shipper.close(timeout=3)
             self.deps.backend.close()
+        telemetry.shutdown()

@@ -12,6 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from py_server import metrics, telemetry
+
 _log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 1024 * 1024  # far above any valid request; a 10 MB one is refused up front
@@ -49,7 +51,8 @@ def build_server(
     """
     server = grpc.server(
         concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
-        interceptors=list(interceptors),
+        # Outermost: metrics (every call counted, refusals too), then the trace span.
+        interceptors=[metrics.GrpcMetricsInterceptor(), telemetry.server_interceptor(), *interceptors],
         options=[
             ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -23,6 +23,7 @@ from google.protobuf import timestamp_pb2
 
 from merch.logging.v1 import logging_pb2, logging_pb2_grpc
 from py_server import channels, request_context
+from py_server.telemetry import current_ids
 
 _log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class LogShipper:
         rid = request_context.current_request_id.get() if request_id is None else request_id
         queued = len(self._queue)
         self._queue.append((time.time_ns(), LEVELS.get(level, logging_pb2.LOG_LEVEL_INFO), str(message), rid or "",
-                            {k: str(v) for k, v in fields.items() if v is not None}))
+                            {k: str(v) for k, v in fields.items() if v is not None}, current_ids()))
         if queued == 0 or queued + 1 == self._batch_size:
             self._wake.set()
         return True
@@ -108,8 +109,10 @@ class LogShipper:
     # --- the background thread ------------------------------------------------------------------
 
     def _record(self, item) -> logging_pb2.LogRecord:
-        stamp, level, message, rid, fields = item
+        stamp, level, message, rid, fields, (trace_id, span_id, sampled) = item
         record = logging_pb2.LogRecord(service=self.service, level=level, message=message, request_id=rid, fields=fields)
+        if trace_id:  # hex digits made here, on the shipper's thread, not on the caller's
+            record.trace_id, record.span_id, record.trace_sampled = f"{trace_id:032x}", f"{span_id:016x}", sampled
         record.time.FromNanoseconds(stamp)
         return record
 

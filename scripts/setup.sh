@@ -26,7 +26,7 @@ done
 if [[ $mode == full ]]; then
   # Debian packages the tests and the local stack use, installed once when missing:
   # PostgreSQL (server + pgbench), nginx, chromium (the Swagger UI test), wrk (benchmarks),
-  # a JDK and Maven (Kafka from Apache's jars).
+  # a JDK and Maven (Kafka from Apache's jars), Prometheus (make stack).
   need=()
   command -v chromium >/dev/null || need+=(chromium)
   [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || need+=(nginx-light)
@@ -34,6 +34,7 @@ if [[ $mode == full ]]; then
   ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || need+=(postgresql postgresql-contrib)
   command -v java >/dev/null || need+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || need+=(maven)
+  command -v prometheus >/dev/null || need+=(prometheus)  # make stack's metrics, and its test
   if ((${#need[@]})); then
     echo "installing Debian packages: ${need[*]}" >&2
     sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

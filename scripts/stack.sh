@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole store scaled out on loopback, in the foreground (`make stack`):
-# PostgreSQL, Kafka (KRaft), 2 DB services, 1 logging service, 3 REST gateways, nginx.
+# PostgreSQL, Kafka (KRaft), 2 DB services, 1 logging service, 3 REST gateways, nginx, and
+# Prometheus scraping the services' and gateways' metrics.
 # Waits for each part by polling its health, prints where everything is, and on
 # Ctrl-C (or SIGTERM) stops every process it started, by process id, in reverse order.
 # Data (PostgreSQL, Kafka) stays in $MERCH_STATE_DIR between runs. Settings come from the
@@ -10,7 +11,8 @@
 # its port and answers healthy.
 #
 # Ports can be moved with STACK_PG_PORT, KAFKA_PORT, KAFKA_CONTROLLER_PORT, STACK_LOG_PORT,
-# STACK_DB_PORTS ("50051 50061"), STACK_REST_PORTS ("5001 5002 5003") and STACK_NGINX_PORT.
+# STACK_DB_PORTS ("50051 50061"), STACK_REST_PORTS ("5001 5002 5003") and STACK_NGINX_PORT; the metrics
+# ports with STACK_LOG_METRICS_PORT (9452), STACK_DB_METRICS_PORTS ("9451 9461") and STACK_PROMETHEUS_PORT (9090).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,12 +30,18 @@ LOG_PORT=${STACK_LOG_PORT:-50052}
 read -r -a DB_PORTS <<<"${STACK_DB_PORTS:-50051 50061}"
 read -r -a REST_PORTS <<<"${STACK_REST_PORTS:-5001 5002 5003}"
 NGINX_PORT=${STACK_NGINX_PORT:-8080}
+LOG_METRICS_PORT=${STACK_LOG_METRICS_PORT:-9452}
+read -r -a DB_METRICS_PORTS <<<"${STACK_DB_METRICS_PORTS:-9451 9461}"
+PROMETHEUS_PORT=${STACK_PROMETHEUS_PORT:-9090}
+for i in "${!DB_PORTS[@]}"; do DB_METRICS_PORTS[i]=${DB_METRICS_PORTS[i]:-$((9451 + 10 * i))}; done
 
 # The ports of the processes this script runs itself (postgres.sh and kafka.sh check their own).
 "$PY" -m py_server.devrun free "STACK_LOG_PORT=127.0.0.1:$LOG_PORT" \
   $(for p in "${DB_PORTS[@]}"; do echo "STACK_DB_PORTS=127.0.0.1:$p"; done) \
   $(for p in "${REST_PORTS[@]}"; do echo "STACK_REST_PORTS=127.0.0.1:$p"; done) \
-  "STACK_NGINX_PORT=127.0.0.1:$NGINX_PORT" || exit 1
+  "STACK_NGINX_PORT=127.0.0.1:$NGINX_PORT" "STACK_LOG_METRICS_PORT=127.0.0.1:$LOG_METRICS_PORT" \
+  $(for p in "${DB_METRICS_PORTS[@]}"; do echo "STACK_DB_METRICS_PORTS=127.0.0.1:$p"; done) \
+  "STACK_PROMETHEUS_PORT=127.0.0.1:$PROMETHEUS_PORT" || exit 1
 
 names=() pids=() started_pg=0 started_kafka=0
 
@@ -85,14 +93,14 @@ started_kafka=1
 echo "Kafka           $MERCH_KAFKA_BOOTSTRAP (topic ${MERCH_KAFKA_TOPIC:-log-channel})"
 
 export MERCH_LOG_ADDR=127.0.0.1:$LOG_PORT
-launch logging "$PY" -m py_server.logging_service --bind "$MERCH_LOG_ADDR"
+MERCH_LOG_METRICS_BIND=127.0.0.1:$LOG_METRICS_PORT launch logging "$PY" -m py_server.logging_service --bind "$MERCH_LOG_ADDR"
 ready logging "$MERCH_LOG_ADDR"
 echo "logging service $MERCH_LOG_ADDR"
 
 db_addrs=()
 for i in "${!DB_PORTS[@]}"; do
   addr=127.0.0.1:${DB_PORTS[i]}
-  launch "db$((i + 1))" "$PY" -m py_server.db_service --bind "$addr"
+  MERCH_DB_METRICS_BIND=127.0.0.1:${DB_METRICS_PORTS[i]} launch "db$((i + 1))" "$PY" -m py_server.db_service --bind "$addr"
   db_addrs+=("$addr")
 done
 for i in "${!db_addrs[@]}"; do
@@ -116,6 +124,14 @@ echo "gateways        ${rest_addrs[*]}"
 launch nginx scripts/nginx.sh "127.0.0.1:$NGINX_PORT" "${rest_addrs[@]}"
 ready nginx "http://127.0.0.1:$NGINX_PORT/"
 echo "nginx           http://127.0.0.1:$NGINX_PORT  (Swagger UI: /docs; X-Upstream names the replica)"
+db_metrics=()
+for i in "${!DB_PORTS[@]}"; do db_metrics+=("127.0.0.1:${DB_METRICS_PORTS[i]}"); done
+launch prometheus scripts/prometheus.sh "127.0.0.1:$PROMETHEUS_PORT" \
+  "api_rest=$(IFS=,; echo "${rest_addrs[*]}")" "db_service=$(IFS=,; echo "${db_metrics[*]}")" \
+  "logging_service=127.0.0.1:$LOG_METRICS_PORT"
+ready prometheus "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+echo "Prometheus      http://127.0.0.1:$PROMETHEUS_PORT  (targets: /targets; metrics: each gateway's /metrics,"
+echo "                DB services ${db_metrics[*]}, logging service 127.0.0.1:$LOG_METRICS_PORT)"
 echo "logs and pids   $RUN_DIR"
 echo "The stack is up. Ctrl-C stops it."
 touch "$RUN_DIR/ready"  # tests wait for this file

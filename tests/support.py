@@ -140,6 +140,8 @@ def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
     # `make run` on the default port.
     env.update(MERCH_STATE_DIR=str(state_dir), MERCH_BCRYPT_ROUNDS="4", PYTHONUNBUFFERED="1",
                MERCH_LOG_ADDR=f"127.0.0.1:{free_port()}", MERCH_SERVICE_TOKEN=SERVICE_TOKEN)
+    # Metrics endpoints off unless a test asks (their default ports are a developer's `make run`'s).
+    env.update(MERCH_DB_METRICS_BIND="off", MERCH_LOG_METRICS_BIND="off")
     env.update(overrides)
     return env
 

@@ -14,6 +14,9 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 
 import grpc
@@ -34,13 +37,16 @@ class Stack:
         self.state = pathlib.Path(tempfile.mkdtemp(prefix="merch-stack-"))
         self.state.chmod(0o755)
         ports = {name: support.free_port() for name in
-                 ("pg", "kafka", "controller", "log", "db1", "db2", "r1", "r2", "r3", "nginx")}
+                 ("pg", "kafka", "controller", "log", "db1", "db2", "r1", "r2", "r3", "nginx",
+                  "log_metrics", "db1_metrics", "db2_metrics", "prometheus")}
         self.ports = ports
         env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
         env.update(MERCH_STATE_DIR=str(self.state), MERCH_BCRYPT_ROUNDS="4", STACK_PG_PORT=str(ports["pg"]),
                    KAFKA_PORT=str(ports["kafka"]), KAFKA_CONTROLLER_PORT=str(ports["controller"]),
                    STACK_LOG_PORT=str(ports["log"]), STACK_DB_PORTS=f"{ports['db1']} {ports['db2']}",
-                   STACK_REST_PORTS=f"{ports['r1']} {ports['r2']} {ports['r3']}", STACK_NGINX_PORT=str(ports["nginx"]))
+                   STACK_REST_PORTS=f"{ports['r1']} {ports['r2']} {ports['r3']}", STACK_NGINX_PORT=str(ports["nginx"]),
+                   STACK_LOG_METRICS_PORT=str(ports["log_metrics"]), STACK_PROMETHEUS_PORT=str(ports["prometheus"]),
+                   STACK_DB_METRICS_PORTS=f"{ports['db1_metrics']} {ports['db2_metrics']}", PROMETHEUS_SCRAPE_INTERVAL="1s")
         self.log = open(self.state / "stack.out", "wb")
         self.process = subprocess.Popen([str(support.REPO / "scripts/stack.sh")], env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, cwd=support.REPO)
@@ -132,11 +138,15 @@ def journey(client: Client, stop_at: float, orders: dict):
 def test_the_guide_runs_command_by_command(stack):
     """Runs docs/guide.md's blocks for `make stack` (tests/guide.py says how), in one bash session.
 
-    BASE is nginx; the stack-only blocks' addresses (DB 50051/50061, logging 50052) become this stack's ports.
+    BASE is nginx; the other default addresses of the blocks it runs (DB 50051/50061, logging 50052, the first
+    gateway 5001, Prometheus 9090, the first DB service's metrics 9451 and the logging service's 9452) become
+    this stack's ports.
     """
     guide.check_page()
     script = guide.script("stack")
-    for default, port in (("127.0.0.1:50051", "db1"), ("127.0.0.1:50061", "db2"), ("127.0.0.1:50052", "log")):
+    for default, port in (("127.0.0.1:50051", "db1"), ("127.0.0.1:50061", "db2"), ("127.0.0.1:50052", "log"),
+                          ("127.0.0.1:9090", "prometheus"), ("127.0.0.1:5001", "r1"),
+                          ("127.0.0.1:9451", "db1_metrics"), ("127.0.0.1:9452", "log_metrics")):
         script = script.replace(default, f"127.0.0.1:{stack.ports[port]}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCH_")}
     env.update(BASE=f"http://127.0.0.1:{stack.ports['nginx']}",
@@ -151,6 +161,11 @@ def test_the_guide_runs_command_by_command(stack):
     assert out.count("08 01 10 65 18 02") >= 2, "Go and Python encode the seed's example alike"
     assert '"status":"cancelled"' in out.replace(" ", "")
     assert "first line" in out and "Incoming request" in out
+    assert "http_requests_total{" in out and "grpc_server_handled_total{" in out
+    assert out.count(" up\n") == 7, "every Prometheus target is up"
+    compact = out.replace(" ", "")
+    assert '"route":"/"' in compact, "the request rate by route names the route template"
+    assert compact.count('"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"') >= 3, "gateway and DB records share the trace"
     upstreams = {line.split(":", 1)[1].strip() for line in out.splitlines() if line.lower().startswith("x-upstream")}
     assert len(upstreams) == 3, upstreams
 
@@ -165,6 +180,62 @@ def test_the_postman_collection_runs_the_seed_flows(stack):
          "--env-var", f"baseUrl=http://127.0.0.1:{stack.ports['nginx']}", "--reporters", "cli"],
         cwd=support.REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def prometheus_query(stack, query: str) -> float:
+    """The value of a PromQL query that yields one number (0 when it yields nothing yet)."""
+    url = f"http://127.0.0.1:{stack.ports['prometheus']}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        data = json.load(reply)["data"]["result"]
+    return float(data[0]["value"][1]) if data else 0.0
+
+
+def test_prometheus_scrapes_every_process_and_sees_the_counters_move(stack):
+    """Runs before the kill test below: every target is up, and traffic moves each process's counters."""
+    base = f"http://127.0.0.1:{stack.ports['prometheus']}"
+    ports = stack.ports
+    expected = {("prometheus", ports["prometheus"]), ("logging_service", ports["log_metrics"]),
+                ("db_service", ports["db1_metrics"]), ("db_service", ports["db2_metrics"]),
+                *(("api_rest", ports[r]) for r in ("r1", "r2", "r3"))}
+    targets: dict = {}
+
+    def all_up():
+        with urllib.request.urlopen(base + "/api/v1/targets?state=active", timeout=5) as reply:
+            active = json.load(reply)["data"]["activeTargets"]
+        targets.clear()
+        targets.update({(t["labels"]["job"], int(t["labels"]["instance"].rsplit(":", 1)[1])): t["health"]
+                        for t in active})
+        return set(targets) == expected and set(targets.values()) == {"up"}
+
+    try:
+        support.wait_for(all_up, timeout=60, interval=0.5)
+    except TimeoutError:
+        raise AssertionError(f"targets: {targets}, expected {sorted(expected)} all up") from None
+
+    queries = {
+        "gateway requests": 'sum(http_requests_total{route="/",status="200"})',
+        "DB service calls": 'sum(grpc_server_handled_total{grpc_method="GetGreeting",grpc_code="OK"})',
+        "log records accepted": "sum(merch_log_records_accepted_total)",
+        "log records published": "sum(merch_log_records_published_total)",
+    }
+    before = {name: prometheus_query(stack, query) for name, query in queries.items()}
+    for _ in range(30):
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['nginx']}/", timeout=10) as reply:
+            assert reply.status == 200
+    moved: dict = {}
+
+    def counters_moved():
+        moved.update({name: prometheus_query(stack, query) - before[name] for name, query in queries.items()})
+        return moved["gateway requests"] >= 30 and moved["DB service calls"] >= 30 and \
+            moved["log records accepted"] >= 60 and moved["log records published"] >= 60
+
+    try:
+        support.wait_for(counters_moved, timeout=60, interval=0.5)
+    except TimeoutError:
+        raise AssertionError(f"how far each counter moved: {moved}") from None
+    with pytest.raises(urllib.error.HTTPError) as hidden:  # nginx keeps the gateways' metrics to Prometheus
+        urllib.request.urlopen(f"http://127.0.0.1:{ports['nginx']}/metrics", timeout=5)
+    assert hidden.value.code == 404
 
 
 def test_mixed_workload_survives_killing_a_gateway_and_a_db_replica(stack):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from py_server import config
+from py_server import config, metrics, telemetry
 from py_server.db_service.server import access_logger, create_server
 from py_server.grpc_server import run_until_signal
 from py_server.logship import LogShipper
@@ -27,7 +27,10 @@ def main() -> None:
     database = store_database.open_database(settings.database_url, pool_size=settings.db_pool_size)
     store_database.bind(database)
     store_database.prepare_schema(database)
+    telemetry.configure("db_service")
     shipper = LogShipper(settings.log_addr, "db_service", token=settings.service_token).start()
+    metrics.register(metrics.DatabasePoolCollector(database), metrics.ShipperCollector(shipper))
+    metrics.serve("MERCH_DB_METRICS_BIND", metrics.DEFAULT_DB_BIND)
     bound, monitor = create_server(
         args.bind, database,
         access_log=access_logger(shipper),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from py_server import config
+from py_server import config, metrics, telemetry
 from py_server.grpc_server import run_until_signal
 from py_server.logging_service.server import DEFAULT_BUFFER_RECORDS, create_server
 
@@ -30,6 +30,9 @@ def main() -> None:
         service_token=settings.service_token,
         workers=settings.grpc_workers,
     )
+    telemetry.configure("logging_service")
+    metrics.register(metrics.LoggingServiceCollector(publisher.buffer, publisher))
+    metrics.serve("MERCH_LOG_METRICS_BIND", metrics.DEFAULT_LOG_BIND)
     publisher.start()
     bound.server.start()
     bound.set_serving(True)

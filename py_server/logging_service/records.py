@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import re
 
 from google.protobuf import json_format, timestamp_pb2
 
@@ -26,6 +27,10 @@ def _valid_time(stamp: timestamp_pb2.Timestamp) -> bool:
     return _MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS and 0 <= stamp.nanos < 1_000_000_000
 
 
+# A W3C trace id (32 lowercase hex digits) then a span id (16), as the shippers write them.
+_TRACE_IDS = re.compile(r"[0-9a-f]{48}")
+
+
 def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) -> logging_pb2.LogRecord:
     """Makes a record publishable without refusing it: a log line is worth keeping
     even when it is too long, so over-long parts are clipped (marked with …).
@@ -34,7 +39,7 @@ def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) 
     record the service takes in, and the constructor is several times cheaper.
     """
     service, message, request_id, fields = record.service, record.message, record.request_id, record.fields
-    return logging_pb2.LogRecord(
+    out = logging_pb2.LogRecord(
         time=record.time if record.HasField("time") and _valid_time(record.time) else received,
         service=(service if len(service) <= MAX_SERVICE else _clip(service, MAX_SERVICE)) or "unknown",
         level=record.level or logging_pb2.LOG_LEVEL_INFO,
@@ -45,6 +50,11 @@ def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) 
         fields={_clip(key, MAX_KEY): _clip(fields[key], MAX_VALUE) for key in sorted(fields)[:MAX_FIELDS]}
         if fields else None,
     )
+    # Trace context is kept only whole and well-formed (a clipped id would point nowhere).
+    trace_id, span_id = record.trace_id, record.span_id
+    if trace_id and len(trace_id) == 32 and len(span_id) == 16 and _TRACE_IDS.fullmatch(trace_id + span_id):
+        out.trace_id, out.span_id, out.trace_sampled = trace_id, span_id, record.trace_sampled
+    return out
 
 
 _LEVEL_NAMES = {value.number: '"' + value.name + '"' for value in logging_pb2.LogLevel.DESCRIPTOR.values}
@@ -95,6 +105,12 @@ def to_json_line(record: logging_pb2.LogRecord) -> str:
     fields = record.fields
     if fields:
         parts.append('"fields": {' + ", ".join(_string(key) + ": " + _string(fields[key]) for key in fields) + "}")
+    if record.trace_id:
+        parts.append('"traceId": ' + _string(record.trace_id))
+    if record.span_id:
+        parts.append('"spanId": ' + _string(record.span_id))
+    if record.trace_sampled:
+        parts.append('"traceSampled": true')
     return "{" + ", ".join(parts) + "}"
 
 

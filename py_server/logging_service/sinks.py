@@ -41,6 +41,15 @@ class FileSink:
         self._file.close()
 
 
+def trace_headers(record: logging_pb2.LogRecord) -> list[tuple[str, bytes]] | None:
+    """The record's trace context as a W3C `traceparent` Kafka header, so a consumer can
+    continue (or link to) the trace of the request that logged it."""
+    if not record.trace_id:
+        return None
+    flags = "01" if record.trace_sampled else "00"
+    return [("traceparent", f"00-{record.trace_id}-{record.span_id}-{flags}".encode("ascii"))]
+
+
 class KafkaSink:
     """Publishes to a topic with acks=all and the idempotent producer, keyed by request id,
     so one request's records stay in order on one partition.
@@ -81,6 +90,7 @@ class KafkaSink:
                     self.topic,
                     key=record.request_id.encode() or None,
                     value=to_json_line(record).encode("utf-8"),
+                    headers=trace_headers(record),
                 ))
             except KafkaError:
                 unsent = records[index:]

@@ -23,6 +23,11 @@ def random_record(rng: random.Random) -> logging_pb2.LogRecord:
         fields={random_text(rng, long=rng.random() < 0.2): random_text(rng, long=rng.random() < 0.2)
                 for _ in range(rng.choice([0, 1, 3, 31, 32, 33, 40]))},
     )
+    if rng.random() < 0.4:  # trace context: mostly well-formed, sometimes not
+        hexdigits = "0123456789abcdef" if rng.random() < 0.8 else "0123456789abcdefABXZ-"
+        record.trace_id = "".join(rng.choice(hexdigits) for _ in range(rng.choice([32, 32, 32, 31, 33, 0])))
+        record.span_id = "".join(rng.choice(hexdigits) for _ in range(rng.choice([16, 16, 16, 15, 17, 0])))
+        record.trace_sampled = rng.random() < 0.5
     if rng.random() < 0.7:
         record.time.seconds = rng.randint(0, 253402300799)
         record.time.nanos = rng.choice([0, 1, 1_000, 1_000_000, 123_000, 5, 999_000_000, 999_999_999, 100_000_000])
@@ -39,6 +44,10 @@ def reference_normalise(record, received):
     out.request_id = records._clip(record.request_id, records.MAX_REQUEST_ID)
     for key in sorted(record.fields)[:records.MAX_FIELDS]:
         out.fields[records._clip(key, records.MAX_KEY)] = records._clip(record.fields[key], records.MAX_VALUE)
+    hexdigits = set("0123456789abcdef")
+    if (len(record.trace_id) == 32 and len(record.span_id) == 16
+            and set(record.trace_id) <= hexdigits and set(record.span_id) <= hexdigits):
+        out.trace_id, out.span_id, out.trace_sampled = record.trace_id, record.span_id, record.trace_sampled
     return out
 
 
@@ -51,6 +60,21 @@ def test_normalise_and_json_line_match_the_generic_code():
         slow = reference_normalise(record, received)
         assert fast == slow
         assert records.to_json_line(fast) == json_format.MessageToJson(slow, indent=None, ensure_ascii=False)
+
+
+def test_trace_context_is_kept_whole_or_not_at_all():
+    received = timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    good = logging_pb2.LogRecord(service="s", trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+                                 span_id="00f067aa0ba902b7", trace_sampled=True)
+    kept = records.normalise(good, received)
+    assert (kept.trace_id, kept.span_id, kept.trace_sampled) == (good.trace_id, good.span_id, True)
+    assert '"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "00f067aa0ba902b7", "traceSampled": true' \
+        in records.to_json_line(kept)
+    for trace_id, span_id in (("4BF92F3577B34DA6A3CE929D0E0E4736", "00f067aa0ba902b7"),
+                              ("4bf92f3577b34da6a3ce929d0e0e473", "00f067aa0ba902b7"),
+                              ("4bf92f3577b34da6a3ce929d0e0e4736", "")):
+        dropped = records.normalise(logging_pb2.LogRecord(trace_id=trace_id, span_id=span_id), received)
+        assert (dropped.trace_id, dropped.span_id) == ("", "")
 
 
 def test_a_record_with_no_fields_set_but_time_is_written_like_the_generic_code():

@@ -64,7 +64,7 @@ func parseFields(kvs []string) (map[string]string, error) {
 }
 
 // writeRecord prints a record on one line:
-// time level service [request id] message key=value…
+// time level service [request id] message key=value… [trace_id=… span_id=…]
 func writeRecord(w io.Writer, r *loggingv1.LogRecord) {
 	var b strings.Builder
 	ts := "-"
@@ -88,6 +88,9 @@ func writeRecord(w io.Writer, r *loggingv1.LogRecord) {
 			v = strconv.Quote(v)
 		}
 		fmt.Fprintf(&b, " %s=%s", k, v)
+	}
+	if r.GetTraceId() != "" {
+		fmt.Fprintf(&b, " trace_id=%s span_id=%s", r.GetTraceId(), r.GetSpanId())
 	}
 	fmt.Fprintln(w, b.String())
 }

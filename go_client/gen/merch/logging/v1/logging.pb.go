@@ -104,7 +104,16 @@ type LogRecord struct {
 	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// fields are small structured extras ("method", "path", "status",
 	// "latency_ms", …): at most 32 entries, keys up to 64 and values up to 1024 characters.
-	Fields        map[string]string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Fields map[string]string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// trace_id is the W3C trace context's trace id of the work that logged the
+	// record: 32 lowercase hex digits, or empty when it was logged outside a trace.
+	TraceId string `protobuf:"bytes,7,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// span_id is the W3C span id of the span that was current when the record
+	// was logged: 16 lowercase hex digits, or empty with trace_id.
+	SpanId string `protobuf:"bytes,8,opt,name=span_id,json=spanId,proto3" json:"span_id,omitempty"`
+	// trace_sampled is the W3C "sampled" flag of that span: true when the span
+	// was recorded (and exported, where an OTLP endpoint is configured).
+	TraceSampled  bool `protobuf:"varint,9,opt,name=trace_sampled,json=traceSampled,proto3" json:"trace_sampled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +188,27 @@ func (x *LogRecord) GetFields() map[string]string {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *LogRecord) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+func (x *LogRecord) GetSpanId() string {
+	if x != nil {
+		return x.SpanId
+	}
+	return ""
+}
+
+func (x *LogRecord) GetTraceSampled() bool {
+	if x != nil {
+		return x.TraceSampled
+	}
+	return false
 }
 
 // WriteLogsRequest is one message of the ingest stream: a batch of records.
@@ -533,7 +563,7 @@ var File_merch_logging_v1_logging_proto protoreflect.FileDescriptor
 
 const file_merch_logging_v1_logging_proto_rawDesc = "" +
 	"\n" +
-	"\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n" +
+	"\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n" +
 	"\tLogRecord\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x120\n" +
@@ -541,7 +571,10 @@ const file_merch_logging_v1_logging_proto_rawDesc = "" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x12?\n" +
-	"\x06fields\x18\x06 \x03(\v2'.merch.logging.v1.LogRecord.FieldsEntryR\x06fields\x1a9\n" +
+	"\x06fields\x18\x06 \x03(\v2'.merch.logging.v1.LogRecord.FieldsEntryR\x06fields\x12\x19\n" +
+	"\btrace_id\x18\a \x01(\tR\atraceId\x12\x17\n" +
+	"\aspan_id\x18\b \x01(\tR\x06spanId\x12#\n" +
+	"\rtrace_sampled\x18\t \x01(\bR\ftraceSampled\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +

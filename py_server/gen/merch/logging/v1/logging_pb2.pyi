@@ -26,7 +26,7 @@ LOG_LEVEL_ERROR: LogLevel
 LOG_LEVEL_CRITICAL: LogLevel
 
 class LogRecord(_message.Message):
-    __slots__ = ("time", "service", "level", "message", "request_id", "fields")
+    __slots__ = ("time", "service", "level", "message", "request_id", "fields", "trace_id", "span_id", "trace_sampled")
     class FieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -40,13 +40,19 @@ class LogRecord(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACE_SAMPLED_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     service: str
     level: LogLevel
     message: str
     request_id: str
     fields: _containers.ScalarMap[str, str]
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ..., level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., request_id: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    trace_id: str
+    span_id: str
+    trace_sampled: bool
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., service: _Optional[str] = ..., level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., request_id: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., trace_sampled: _Optional[bool] = ...) -> None: ...
 
 class WriteLogsRequest(_message.Message):
     __slots__ = ("records",)
