@@ -1,13 +1,18 @@
 # The SUSTech Merch Store. `make run` and `make test` set themselves up on a fresh machine.
-.PHONY: setup gen run stack test test-compose bench lint clean
+# `make run` installs only what running and exploring need (runtime Python packages, merchctl,
+# grpcurl: no root); the other targets install everything (scripts/setup.sh says what).
+.PHONY: setup setup-run gen run stack test test-compose bench lint clean
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh full
+
+setup-run:
+	@scripts/setup.sh run
 
 gen: setup
 	@scripts/gen.sh
 
-run: setup
+run: setup-run
 	@scripts/run.sh
 
 stack: setup

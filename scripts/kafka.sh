@@ -50,6 +50,9 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 SUPPORT_DIR=$SCRIPT_DIR/kafka
 POM=$SUPPORT_DIR/pom.xml
 
+# The environment and .env, resolved as every process resolves them.
+# shellcheck source=scripts/settings.sh
+. "$SCRIPT_DIR/settings.sh"
 MERCH_STATE_DIR=${MERCH_STATE_DIR:-$REPO_ROOT/.merch}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}

@@ -10,6 +10,9 @@
 # Authentication is `trust` on loopback only: a local throwaway, never a deployment.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# The environment and .env, resolved as every process resolves them.
+# shellcheck source=scripts/settings.sh
+. "$ROOT/scripts/settings.sh"
 STATE_DIR="${MERCH_STATE_DIR:-$ROOT/.merch}"
 PGDATA="${PGDATA:-$STATE_DIR/postgres}"
 PGPORT="${PGPORT:-54329}"

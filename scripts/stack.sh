@@ -4,7 +4,11 @@
 # Prometheus scraping the services' and gateways' metrics.
 # Waits for each part by polling its health, prints where everything is, and on
 # Ctrl-C (or SIGTERM) stops every process it started, by process id, in reverse order.
-# Data (PostgreSQL, Kafka) stays in $MERCH_STATE_DIR between runs.
+# Data (PostgreSQL, Kafka) stays in $MERCH_STATE_DIR between runs. Settings come from the
+# environment and `.env` (the environment winning), resolved as every process resolves them; the
+# stack sets the database, Kafka and service addresses itself. A taken port stops it before
+# anything starts, and a part counts as ready only when the process this run started listens on
+# its port and answers healthy.
 #
 # Ports can be moved with STACK_PG_PORT, KAFKA_PORT, KAFKA_CONTROLLER_PORT, STACK_LOG_PORT,
 # STACK_DB_PORTS ("50051 50061"), STACK_REST_PORTS ("5001 5002 5003") and STACK_NGINX_PORT; the metrics
@@ -13,12 +17,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=$ROOT/.venv/bin/python
-GRPCURL=$ROOT/.tools/bin/grpcurl
+# shellcheck source=scripts/settings.sh
+. scripts/settings.sh
 export MERCH_STATE_DIR="${MERCH_STATE_DIR:-$ROOT/.merch}"
 RUN_DIR=$MERCH_STATE_DIR/stack
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR/ready"
 
+START_TIMEOUT=${MERCH_START_TIMEOUT:-120}  # seconds a part may take to become ready
 PG_PORT=${STACK_PG_PORT:-54329}
 LOG_PORT=${STACK_LOG_PORT:-50052}
 read -r -a DB_PORTS <<<"${STACK_DB_PORTS:-50051 50061}"
@@ -28,6 +34,14 @@ LOG_METRICS_PORT=${STACK_LOG_METRICS_PORT:-9452}
 read -r -a DB_METRICS_PORTS <<<"${STACK_DB_METRICS_PORTS:-9451 9461}"
 PROMETHEUS_PORT=${STACK_PROMETHEUS_PORT:-9090}
 for i in "${!DB_PORTS[@]}"; do DB_METRICS_PORTS[i]=${DB_METRICS_PORTS[i]:-$((9451 + 10 * i))}; done
+
+# The ports of the processes this script runs itself (postgres.sh and kafka.sh check their own).
+"$PY" -m py_server.devrun free "STACK_LOG_PORT=127.0.0.1:$LOG_PORT" \
+  $(for p in "${DB_PORTS[@]}"; do echo "STACK_DB_PORTS=127.0.0.1:$p"; done) \
+  $(for p in "${REST_PORTS[@]}"; do echo "STACK_REST_PORTS=127.0.0.1:$p"; done) \
+  "STACK_NGINX_PORT=127.0.0.1:$NGINX_PORT" "STACK_LOG_METRICS_PORT=127.0.0.1:$LOG_METRICS_PORT" \
+  $(for p in "${DB_METRICS_PORTS[@]}"; do echo "STACK_DB_METRICS_PORTS=127.0.0.1:$p"; done) \
+  "STACK_PROMETHEUS_PORT=127.0.0.1:$PROMETHEUS_PORT" || exit 1
 
 names=() pids=() started_pg=0 started_kafka=0
 
@@ -55,16 +69,18 @@ launch() {
   echo $! >"$RUN_DIR/$name.pid"
 }
 
-wait_until() {  # wait_until WHAT COMMAND…: polls COMMAND for up to 60 s
-  local what=$1 deadline=$((SECONDS + 60)); shift
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS > deadline)); then echo "$what did not become ready; see $RUN_DIR" >&2; exit 1; fi
-    sleep 0.2
-  done
+# ready NAME TARGET: waits until the process launched as NAME listens on TARGET and answers healthy.
+ready() {
+  local name=$1 target=$2 code=0 i
+  for i in "${!names[@]}"; do [[ ${names[i]} == "$name" ]] && break; done
+  "$PY" -m py_server.devrun wait "${pids[i]}" "$target" --timeout "$START_TIMEOUT" || code=$?
+  case $code in
+    0) ;;
+    3) echo "$name exited during start-up: $(grep -v '^[[:space:]]*$' "$RUN_DIR/$name.log" | tail -n 1); see $RUN_DIR/$name.log" >&2
+       exit 1 ;;
+    *) echo "$name did not become ready at $target within $START_TIMEOUT s; see $RUN_DIR/$name.log" >&2; exit 1 ;;
+  esac
 }
-
-grpc_serving() { "$GRPCURL" -plaintext -max-time 1 "$1" grpc.health.v1.Health/Check | grep -q '"SERVING"'; }
-http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 export MERCH_DATABASE_URL
 MERCH_DATABASE_URL=$(PGDATA="$MERCH_STATE_DIR/postgres" PGPORT=$PG_PORT scripts/postgres.sh start)
@@ -78,7 +94,7 @@ echo "Kafka           $MERCH_KAFKA_BOOTSTRAP (topic ${MERCH_KAFKA_TOPIC:-log-cha
 
 export MERCH_LOG_ADDR=127.0.0.1:$LOG_PORT
 MERCH_LOG_METRICS_BIND=127.0.0.1:$LOG_METRICS_PORT launch logging "$PY" -m py_server.logging_service --bind "$MERCH_LOG_ADDR"
-wait_until "the logging service" grpc_serving "$MERCH_LOG_ADDR"
+ready logging "$MERCH_LOG_ADDR"
 echo "logging service $MERCH_LOG_ADDR"
 
 db_addrs=()
@@ -87,8 +103,8 @@ for i in "${!DB_PORTS[@]}"; do
   MERCH_DB_METRICS_BIND=127.0.0.1:${DB_METRICS_PORTS[i]} launch "db$((i + 1))" "$PY" -m py_server.db_service --bind "$addr"
   db_addrs+=("$addr")
 done
-for addr in "${db_addrs[@]}"; do
-  wait_until "the DB service on $addr" grpc_serving "$addr"
+for i in "${!db_addrs[@]}"; do
+  ready "db$((i + 1))" "${db_addrs[i]}"
 done
 export MERCH_DB_ADDR
 MERCH_DB_ADDR=$(IFS=,; echo "${db_addrs[*]}")
@@ -100,20 +116,20 @@ for i in "${!REST_PORTS[@]}"; do
   MERCH_REST_BIND=$addr launch "gateway$((i + 1))" "$PY" -m api_rest
   rest_addrs+=("$addr")
 done
-for addr in "${rest_addrs[@]}"; do
-  wait_until "the gateway on $addr" http_ok "http://$addr/"
+for i in "${!rest_addrs[@]}"; do
+  ready "gateway$((i + 1))" "http://${rest_addrs[i]}/"
 done
 echo "gateways        ${rest_addrs[*]}"
 
 launch nginx scripts/nginx.sh "127.0.0.1:$NGINX_PORT" "${rest_addrs[@]}"
-wait_until "nginx" http_ok "http://127.0.0.1:$NGINX_PORT/"
+ready nginx "http://127.0.0.1:$NGINX_PORT/"
 echo "nginx           http://127.0.0.1:$NGINX_PORT  (Swagger UI: /docs; X-Upstream names the replica)"
 db_metrics=()
 for i in "${!DB_PORTS[@]}"; do db_metrics+=("127.0.0.1:${DB_METRICS_PORTS[i]}"); done
 launch prometheus scripts/prometheus.sh "127.0.0.1:$PROMETHEUS_PORT" \
   "api_rest=$(IFS=,; echo "${rest_addrs[*]}")" "db_service=$(IFS=,; echo "${db_metrics[*]}")" \
   "logging_service=127.0.0.1:$LOG_METRICS_PORT"
-wait_until "Prometheus" http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+ready prometheus "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
 echo "Prometheus      http://127.0.0.1:$PROMETHEUS_PORT  (targets: /targets; metrics: each gateway's /metrics,"
 echo "                DB services ${db_metrics[*]}, logging service 127.0.0.1:$LOG_METRICS_PORT)"
 echo "logs and pids   $RUN_DIR"

@@ -62,9 +62,12 @@ def rest_gateway(state_dir: pathlib.Path, db_address: str, log_address: str, *, 
     wanted = (200,) if wait_healthy else (200, 503, 504)
     try:
         try:
-            support.wait_for(lambda: proc.process.poll() is None
-                             and requests.get(gateway.url + "/healthz", timeout=2).status_code in wanted,
-                             timeout=30)
+            # Polled for as long as a busy machine may need; a gateway that exits ends the wait at once.
+            support.wait_for(lambda: proc.process.poll() is not None
+                             or requests.get(gateway.url + "/healthz", timeout=2).status_code in wanted,
+                             timeout=support.START_TIMEOUT)
+            if proc.process.poll() is not None:
+                raise TimeoutError
         except TimeoutError:
             raise RuntimeError(f"the gateway did not answer; its log:\n{proc.log_text()[-3000:]}") from None
         yield gateway

@@ -17,6 +17,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# How long a component may take to start. Waits poll and end as soon as it is up (or has exited),
+# so a generous bound costs nothing on an idle machine and keeps a busy one (other work on both
+# cores) from failing a test on start-up time alone.
+START_TIMEOUT = 120.0
 # Every service a test starts demands this token (service auth is on by default); test clients send it.
 SERVICE_TOKEN = "test-service-token-" + uuid.uuid4().hex
 AUTH_METADATA = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
@@ -78,7 +82,7 @@ def wait_for(condition, timeout: float = 30.0, interval: float = 0.1) -> None:
     raise TimeoutError(f"condition not met after {timeout}s")
 
 
-def wait_serving(address: str, timeout: float = 30.0, service: str = "", process=None) -> None:
+def wait_serving(address: str, timeout: float = START_TIMEOUT, service: str = "", process=None) -> None:
     """Polls grpc.health.v1 until `address` reports SERVING."""
     deadline = time.monotonic() + timeout
     last = None

@@ -85,7 +85,7 @@ def test_database_outage_is_unavailable_and_not_serving_then_recovers(tmp_path):
                 support.wait_for(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=2).status
                                  == health_pb2.HealthCheckResponse.NOT_SERVING, timeout=15)
                 pg.start()
-                support.wait_serving(address, timeout=30)
+                support.wait_serving(address)
                 assert products.GetProduct(product_pb2.GetProductRequest(product_id=1), timeout=10).product.id == 1
             assert proc.stop() == 0, "SIGTERM must shut the service down cleanly"
     finally:

@@ -349,11 +349,11 @@ def test_a_stopped_db_service_is_503_over_rest_and_exit_78_from_merchctl_at_once
         assert process.stop() == 0
 
         started = time.monotonic()
-        result = merchctl(alone, "greet")  # --timeout is 10s: failing fast is not waiting it out
+        result = merchctl(alone, "greet", "--timeout", "60s")  # failing fast is not waiting the 60 s out
         elapsed = time.monotonic() - started
         assert result.returncode == EXIT_RPC + grpc.StatusCode.UNAVAILABLE.value[0], result.stderr
         assert result.stderr.startswith("merchctl: UNAVAILABLE: ")
-        assert elapsed < 3, f"merchctl took {elapsed:.1f}s to report a stopped service"
+        assert elapsed < 20, f"merchctl took {elapsed:.1f}s to report a stopped service"
 
         response = rest(alone, "GET", "/")
         assert response.status_code == 503

@@ -37,7 +37,7 @@ class FakeGreeting(greeting_service_pb2_grpc.GreetingServiceServicer):
 
 
 def start_fake(name: str):
-    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=16))
     fake = FakeGreeting(name)
     greeting_service_pb2_grpc.add_GreetingServiceServicer_to_server(fake, server)
     health_servicer = health.HealthServicer()
@@ -89,14 +89,16 @@ def test_every_grpc_call_carries_the_request_id_and_the_service_token(fake_gatew
 
 
 def test_a_slow_backend_gives_504_at_the_deadline(fake_gateway, fakes):
+    """The deadline is 0.5 s and the backend takes 20 s: answering well before the backend would is the
+    deadline at work (the margin is wide so that a busy machine cannot blur the two)."""
     for fake in fakes:
-        fake.behaviour = 3.0
+        fake.behaviour = 20.0
     started = time.monotonic()
-    response = requests.get(fake_gateway.url + "/", timeout=10)
+    response = requests.get(fake_gateway.url + "/", timeout=30)
     elapsed = time.monotonic() - started
     assert response.status_code == 504
     assert error_of(response)["code"] == "DEADLINE_EXCEEDED"
-    assert elapsed < 2.0
+    assert elapsed < 10.0
 
 
 @pytest.mark.parametrize("code, status", [
@@ -118,6 +120,10 @@ def test_backend_failures_map_to_http_statuses_without_leaking_internals(fake_ga
         assert "SELECT" not in response.text and "secret" not in response.text
 
 
+# The gateway's gRPC deadline in the test below: a 503 "quickly" is one well within it.
+OWN_DB_DEADLINE = 30.0
+
+
 @pytest.fixture
 def own_db(tmp_path, rest_log_address):
     """A DB service of this test's own (SQLite), on a port it can be restarted on."""
@@ -136,7 +142,8 @@ def test_db_service_down_gives_503_quickly_and_service_resumes_when_it_returns(o
     state_dir, address, env, log_address = own_db
     db = _start_db(state_dir, address, env)
     try:
-        with rest_gateway(state_dir, address, log_address) as gateway:
+        with rest_gateway(state_dir, address, log_address,
+                          MERCH_GRPC_TIMEOUT_SECONDS=str(OWN_DB_DEADLINE)) as gateway:
             session = requests.Session()
             token = session.post(gateway.url + "/register", json={
                 "sid": "s", "username": "downtime", "email": "d@sustech.edu.cn", "password": "correct horse",
@@ -147,15 +154,15 @@ def test_db_service_down_gives_503_quickly_and_service_resumes_when_it_returns(o
             db.stop()
             for path, headers in (("/products/1", auth), ("/", {}), ("/healthz", {}), ("/orders", auth)):
                 started = time.monotonic()
-                response = session.get(gateway.url + path, headers=headers, timeout=10)
+                response = session.get(gateway.url + path, headers=headers, timeout=2 * OWN_DB_DEADLINE)
                 assert response.status_code == 503, (path, response.text)
-                assert time.monotonic() - started < 1.5
+                assert time.monotonic() - started < OWN_DB_DEADLINE / 3, "a down backend is not waited out"
                 assert error_of(response)["code"] == "UNAVAILABLE"
                 assert "retry" in error_of(response)["message"]
 
             db = _start_db(state_dir, address, env)
             wait_until(lambda: session.get(gateway.url + "/products/1", headers=auth, timeout=5).status_code == 200,
-                       timeout=15)
+                       timeout=60)
             assert parse_json(session.get(gateway.url + "/get-user", headers=auth, timeout=5))["username"] == "downtime"
     finally:
         db.stop()
@@ -166,6 +173,8 @@ def test_a_gateway_whose_logging_service_is_away_still_answers_promptly(fake_gat
     latencies = []
     for _ in range(20):
         started = time.monotonic()
-        assert requests.get(fake_gateway.url + "/", timeout=5).status_code == 200
+        assert requests.get(fake_gateway.url + "/", timeout=10).status_code == 200
         latencies.append(time.monotonic() - started)
-    assert sorted(latencies)[-2] < 0.5
+    # Shipping that waited for the absent service would cost every request a connection attempt or a
+    # timeout; the median shows it, where one slow request on a busy machine would not.
+    assert sorted(latencies)[len(latencies) // 2] < 0.5, latencies

@@ -22,6 +22,10 @@ type Streams struct {
 	Out       io.Writer
 	Err       io.Writer
 	LookupEnv func(string) (string, bool)
+	// Getwd and Executable locate the .env file and the repository (config.go);
+	// when nil, neither is looked for and only LookupEnv counts.
+	Getwd      func() (string, error)
+	Executable func() (string, error)
 }
 
 // app is the state one run of merchctl shares between its commands.
@@ -40,7 +44,8 @@ type app struct {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, LookupEnv: os.LookupEnv})
+	return Run(ctx, os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		LookupEnv: os.LookupEnv, Getwd: os.Getwd, Executable: os.Executable})
 }
 
 // Run runs one merchctl command line and returns its exit code.

@@ -19,7 +19,8 @@ type globalOptions struct {
 	output  string
 }
 
-// envFallbacks names the variable each global flag falls back to. Defaults in
+// envFallbacks names the variable each global flag falls back to, in the
+// environment or else the .env file (config.go). Defaults in
 // the flag definitions stay the documented ones, so --help shows the real
 // default rather than whatever the environment holds (or a secret token).
 var envFallbacks = []struct{ flag, env string }{
@@ -40,7 +41,7 @@ func (a *app) addGlobalFlags(root *cobra.Command) {
 	f.StringVar(&o.logAddr, "log-addr", "127.0.0.1:50052",
 		"logging service address host:port, or a comma list of replicas (env MERCH_LOG_ADDR)")
 	f.StringVar(&o.token, "token", "",
-		"service token, sent as 'authorization: Bearer <token>' (env MERCH_SERVICE_TOKEN; default none)")
+		"service token, sent as 'authorization: Bearer <token>' (env MERCH_SERVICE_TOKEN; default: the dev token file <state dir>/service_token)")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second,
 		"deadline of each call; for logs tail/send it bounds connecting and the final answer (env MERCH_TIMEOUT)")
 	f.StringArrayVarP(&o.headers, "header", "H", nil,
@@ -60,18 +61,30 @@ func (a *app) addGlobalFlags(root *cobra.Command) {
 // flags once, before any command runs; a bad value is a usage error.
 func (a *app) resolveGlobals(cmd *cobra.Command) error {
 	flags := cmd.Flags()
+	env, err := loadSettings(a.LookupEnv, a.Getwd, a.Executable)
+	if err != nil {
+		return usageError{err}
+	}
 	for _, fb := range envFallbacks {
 		f := flags.Lookup(fb.flag)
 		if f == nil || f.Changed {
 			continue
 		}
-		v, ok := a.LookupEnv(fb.env)
+		v, source, ok := env.lookup(fb.env)
 		if !ok || v == "" {
 			continue
 		}
 		if err := f.Value.Set(v); err != nil {
-			return usageError{fmt.Errorf("%s=%q: %w", fb.env, v, err)}
+			return usageError{fmt.Errorf("%s=%q (from %s): %w", fb.env, v, source, err)}
 		}
+	}
+	if !flags.Changed("token") && a.opts.token == "" {
+		// Neither the flag nor a variable: the dev token file the services keep.
+		token, _, err := env.serviceToken()
+		if err != nil {
+			return err
+		}
+		a.opts.token = token
 	}
 	if a.opts.output != "text" && a.opts.output != "json" {
 		return usageError{fmt.Errorf("--output must be text or json, not %q", a.opts.output)}

@@ -7,9 +7,12 @@ import (
 const rootLong = `merchctl drives the SUSTech Merch Store's gRPC services directly: the DB
 service (products, users, orders, greeting) and the logging service.
 
-Global flags fall back to environment variables (MERCH_DB_ADDR, MERCH_LOG_ADDR,
-MERCH_SERVICE_TOKEN, MERCH_TIMEOUT, MERCH_TLS, MERCH_CACERT, MERCH_OUTPUT);
-a flag given on the command line wins over its variable.
+Global flags fall back to variables (MERCH_DB_ADDR, MERCH_LOG_ADDR,
+MERCH_SERVICE_TOKEN, MERCH_TIMEOUT, MERCH_TLS, MERCH_CACERT, MERCH_OUTPUT),
+read from the environment or else from the .env file, as every process of
+the store reads them: a flag wins over the environment, the environment over
+.env. With no token given, merchctl reads the dev token file
+<state dir>/service_token (MERCH_STATE_DIR, else .merch at the repository root).
 
 Output is for people by default; -o json prints protojson, one object per
 line per response, with the proto field names.
