@@ -86,6 +86,9 @@ start rest-gateway "REST gateway" "http://$rest/healthz" $PY -m api_rest --bind 
 echo "The store is running: REST on http://$rest (Swagger UI at /docs), DB service $db, logging service $log. Ctrl-C stops it."
 status=0
 wait -n -p gone "${pids[@]}" || status=$?
+# A service exits 0 only when a signal stopped it: Ctrl-C reaches every process of the terminal's group,
+# and a service may be done before this shell has run its INT trap. That is a stop, not a failure.
+((status == 0)) && exit 130
 for i in "${!pids[@]}"; do
   [[ ${pids[i]} == "${gone:-}" ]] && died "$i" "$status"
 done
