@@ -98,7 +98,11 @@ def run_until_signal(bound: BoundServer, *, grace_seconds: float = 5.0,
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stop.wait()
+    # Wait in short slices: a process signal may be delivered to any thread (gRPC's, the log
+    # shipper's), and CPython runs the Python handler only when the main thread next executes
+    # bytecode; a wait with no timeout could then sleep through SIGTERM for good.
+    while not stop.wait(0.2):
+        pass
     bound.health.enter_graceful_shutdown()  # every service NOT_SERVING from now on
     if before_stop is not None:
         before_stop()
