@@ -29,6 +29,14 @@ def script(mode: str) -> str:
     return "\n".join(text for tag, text in blocks() if tag in wanted)
 
 
+def check_common_output(out: str) -> None:
+    """What every run of the guide prints, on make run and make stack alike."""
+    assert "Welcome to the gRPC Service!" in out
+    assert out.count("08 01 10 65 18 02") >= 2, "Go and Python encode the seed's example alike"
+    assert '"status":"cancelled"' in out.replace(" ", "")
+    assert "first line" in out and "Incoming request" in out
+
+
 def check_page() -> None:
     """The page's shape the tests rely on; an AssertionError says what broke."""
     found = blocks()

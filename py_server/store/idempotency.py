@@ -19,7 +19,7 @@ import peewee
 
 from py_server import request_context
 from py_server.errors import Aborted, FailedPrecondition, InvalidArgument
-from py_server.store.models import IdempotencyRecord, utcnow, write_transaction
+from py_server.store.models import IdempotencyRecord, locked, utcnow, write_transaction
 
 TTL = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -55,10 +55,8 @@ def claim(key: str, caller: int, fingerprint: str) -> bytes | None:
     hold = DEFAULT_CLAIM_SECONDS if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
     locked_until = now + datetime.timedelta(seconds=hold)
     with write_transaction():
-        query = IdempotencyRecord.select().where(IdempotencyRecord.key == key, IdempotencyRecord.caller == caller)
-        if not isinstance(IdempotencyRecord._meta.database.obj, peewee.SqliteDatabase):
-            query = query.for_update()
-        row = query.first()
+        row = locked(IdempotencyRecord.select().where(IdempotencyRecord.key == key,
+                                                      IdempotencyRecord.caller == caller)).first()
         if row is not None and row.create_time < now - TTL:
             row.delete_instance()
             row = None

@@ -174,6 +174,12 @@ def write_transaction():
             _check_deadline()
 
 
+def locked(query):
+    """`query` with FOR UPDATE where the database has row locks (PostgreSQL). SQLite has none to take:
+    there, write_transaction()'s BEGIN IMMEDIATE already holds the only write lock."""
+    return query.for_update() if database_proxy.obj.for_update else query
+
+
 def _seconds_left(default: float) -> float:
     deadline = request_context.current_deadline.get()
     return default if deadline is None else deadline - time.monotonic()

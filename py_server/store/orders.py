@@ -17,7 +17,8 @@ import peewee
 
 from py_server import request_context
 from py_server.errors import DeadlineExceeded, FailedPrecondition, NotFound
-from py_server.store.models import Order, OrderStatus, Product, database_proxy, utcnow, write_transaction
+from py_server.store.models import (Order, OrderStatus, Product, database_proxy, locked, utcnow,
+                                    write_transaction)
 from py_server.store.users import get_user
 from py_server.validation import Violations, page_size, page_token
 
@@ -54,11 +55,7 @@ def _move_stock(product_id: int, delta: int) -> decimal.Decimal:
 
 def _locked_order(order_id: int, user_id: int) -> Order:
     """Reads and row-locks an order; another user's order is reported as missing."""
-    query = Order.select().where(Order.id == order_id)
-    # PostgreSQL row-locks it; SQLite's IMMEDIATE transaction already holds the only write lock.
-    if database_proxy.obj.for_update:
-        query = query.for_update()
-    order = query.get_or_none()
+    order = locked(Order.select().where(Order.id == order_id)).get_or_none()
     if order is None or (user_id and order.user_id != user_id):
         raise NotFound(f"order {order_id} does not exist")
     return order

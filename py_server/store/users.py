@@ -14,7 +14,7 @@ from py_server import request_context
 from py_server.errors import (AlreadyExists, DeadlineExceeded, FailedPrecondition, NotFound, PermissionDenied,
                               ResourceExhausted, Unauthenticated, Unavailable)
 from py_server.store import identity
-from py_server.store.models import Compiled, LoginThrottle, User, first_model, utcnow, write_transaction
+from py_server.store.models import Compiled, LoginThrottle, User, first_model, locked, utcnow, write_transaction
 from py_server.validation import Violations
 
 # Login throttling: this many failures for one username within the window lock it for the window.
@@ -213,9 +213,7 @@ def _refuse_if_throttled(key: str) -> None:
 def _count_failure(key: str) -> None:
     now = utcnow()
     with write_transaction():
-        query = LoginThrottle.select().where(LoginThrottle.username_key == key)
-        if not isinstance(User._meta.database.obj, peewee.SqliteDatabase):
-            query = query.for_update()
+        query = locked(LoginThrottle.select().where(LoginThrottle.username_key == key))
         row = query.first()
         if row is None:
             try:
