@@ -110,13 +110,13 @@ def build(f: Fixture) -> list[Scenario]:
     def rest_post(base):
         return lambda duration: tools.wrk(base, post_lua, concurrency=c, duration=duration)
 
-    def hey_get(base):
-        return lambda rate, duration: tools.hey(base + "/products/1", rate=rate, concurrency=c, duration=duration,
-                                                token=f.tokens[0])
+    def fixed_get(base):
+        return lambda rate, duration: tools.vegeta(base + "/products/1", rate=rate, concurrency=c,
+                                                   duration=duration, tokens=f.tokens)
 
-    def hey_post(base):
-        return lambda rate, duration: tools.hey(base + "/orders", rate=rate, concurrency=c, duration=duration,
-                                                method="POST", body=order_body, token=f.tokens[0], ok_status=201)
+    def fixed_post(base):
+        return lambda rate, duration: tools.vegeta(base + "/orders", rate=rate, concurrency=c, duration=duration,
+                                                   method="POST", body=order_body, tokens=f.tokens, ok_status=201)
 
     def ingest(_duration):
         return log_ingest.measure(f.log_addr, f.p4_records, f.p4_record_size)
@@ -136,7 +136,7 @@ def build(f: Fixture) -> list[Scenario]:
             "P2", "REST GET /products/1 through the gateway vs GetProduct over gRPC",
             f"wrk GET /products/1, c={c}", f"ghz GetProduct, c={c}", "req/s", 0.60,
             ours=rest_get(f.gw_on), anchor=get_product_grpc,
-            ours_at=hey_get(f.gw_on), anchor_at=lambda rate, d: get_product_grpc(d, rps=rate),
+            ours_at=fixed_get(f.gw_on), anchor_at=lambda rate, d: get_product_grpc(d, rps=rate),
             ours_procs=("gw_on", "db_service", "logging_service", "postgres"), anchor_procs=("db_service", "postgres"),
         ),
         Scenario(
@@ -144,7 +144,7 @@ def build(f: Fixture) -> list[Scenario]:
             f"wrk POST /orders, logs shipped, c={c}", f"wrk POST /orders, MERCH_LOG_SHIPPING=off, c={c}",
             "orders/s", 0.95,
             ours=rest_post(f.gw_on), anchor=rest_post(f.gw_off),
-            ours_at=hey_post(f.gw_on), anchor_at=hey_post(f.gw_off),
+            ours_at=fixed_post(f.gw_on), anchor_at=fixed_post(f.gw_off),
             ours_procs=("gw_on", "db_service", "logging_service", "postgres"),
             anchor_procs=("gw_off", "db_service", "logging_service", "postgres"),
         ),

@@ -6,8 +6,9 @@
 #   scripts/bench.sh --quick    a few seconds per scenario: proves the harness works (tests run it)
 #   scripts/bench.sh --only P1,P4 --reps 5 --out /tmp/b …   any option of `python -m bench --help`
 #
-# Installs what it needs and lacks: ghz (pinned, with `go install` into .tools/bin), and Debian's
-# wrk and hey. PostgreSQL (pgbench) and nginx come from scripts/postgres.sh and scripts/nginx.sh,
+# Installs what it needs and lacks: ghz and vegeta (pinned, with `go install` into .tools/bin; vegeta
+# sends the fixed-rate HTTP load evenly spaced) and Debian's wrk. PostgreSQL (pgbench) and nginx come
+# from scripts/postgres.sh and scripts/nginx.sh,
 # the Kafka jars from scripts/kafka.sh; matplotlib and py-spy are pinned in requirements-dev.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +17,11 @@ cd "$(dirname "$0")/.."
 
 GHZ_VERSION=v0.120.0
 go_tool ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION"
+VEGETA_VERSION=v12.13.0
+go_tool vegeta github.com/tsenart/vegeta/v12 "$VEGETA_VERSION"
 
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
-command -v hey >/dev/null || missing+=(hey)
 command -v taskset >/dev/null || missing+=(util-linux)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} from Debian's packages" >&2
