@@ -127,7 +127,7 @@ def build(f: Fixture) -> list[Scenario]:
     return [
         Scenario(
             "P1", "PlaceOrder over gRPC on PostgreSQL vs pgbench, same SQL transaction",
-            f"ghz PlaceOrder, c={c}", f"pgbench -M prepared, the same SQL, c={c}", "orders/s", 0.70,
+            f"ghz PlaceOrder, c={c}", f"pgbench -M prepared, the same SQL, c={c}", "orders/s", 0.80,
             ours=place_grpc, anchor=place_pgbench,
             ours_at=lambda rate, d: place_grpc(d, rps=rate), anchor_at=lambda rate, d: place_pgbench(d, rate=rate),
             ours_procs=("db_service", "postgres"), anchor_procs=("postgres",),
