@@ -111,6 +111,11 @@ def internal() -> ApiError:
     return ApiError(500, "INTERNAL", INTERNAL_MESSAGE)
 
 
+# The ErrorInfo reason (domain merch.store.v1) of an UNAUTHENTICATED that refuses the end user the
+# gateway named as the caller (gone, deactivated, or a token older than the last password change),
+# not the gateway itself: a 401 for the user, with the DB service's words.
+CALLER_REFUSED = "CALLER_REFUSED"
+
 # ErrorInfo reasons (domain merch.store.v1) that choose a more precise HTTP status than the code's.
 _REASON_STATUS = {
     "IDEMPOTENCY_KEY_REUSED": 422,  # the same Idempotency-Key with another request body
@@ -146,10 +151,10 @@ class _Details:
 def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
     """Turns a failed gRPC call into the HTTP error the caller sees.
 
-    UNAUTHENTICATED from the backend means the gateway's own service token is
-    wrong (end users are authenticated here, not there): that is the
-    operator's problem, so it is logged and reported as an internal error.
-    Login handles the backend's UNAUTHENTICATED itself. A RetryInfo detail
+    UNAUTHENTICATED from the backend is a 401 when its reason is CALLER_REFUSED
+    (the token's user may no longer act); otherwise it means the gateway's own
+    service token is wrong: that is the operator's problem, so it is logged and
+    reported as an internal error. Login handles the backend's UNAUTHENTICATED itself. A RetryInfo detail
     becomes `Retry-After` (login throttling, a busy password hasher); every
     503 carries one.
     """
@@ -168,6 +173,8 @@ def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
         _log.warning("%s failed: %s", method, code.name)
         return ApiError(status, code.name, _FIXED_MESSAGE[code], headers=headers)
     if code is grpc.StatusCode.UNAUTHENTICATED:
+        if _Details(error).reason == CALLER_REFUSED:
+            return unauthenticated(error.details() or "log in again")
         _log.error("%s refused the gateway: %s (is MERCH_SERVICE_TOKEN the same everywhere?)",
                    method, error.details())
     else:
