@@ -111,10 +111,13 @@ def internal() -> ApiError:
     return ApiError(500, "INTERNAL", INTERNAL_MESSAGE)
 
 
-# The ErrorInfo reason (domain merch.store.v1) of an UNAUTHENTICATED that refuses the end user the
-# gateway named as the caller (gone, deactivated, or a token older than the last password change),
-# not the gateway itself: a 401 for the user, with the DB service's words.
-CALLER_REFUSED = "CALLER_REFUSED"
+# The ErrorInfo reasons (domain merch.store.v1) of an UNAUTHENTICATED that refuses the end user the
+# gateway named as the caller, not the gateway itself: a 401 for the user, with the DB service's words.
+CALLER_REFUSED = frozenset({
+    "CALLER_UNKNOWN",  # the token's user does not exist
+    "CALLER_DEACTIVATED",
+    "CALLER_TOKEN_STALE",  # the token is older than the user's last password change
+})
 
 # ErrorInfo reasons (domain merch.store.v1) that choose a more precise HTTP status than the code's.
 _REASON_STATUS = {
@@ -151,8 +154,8 @@ class _Details:
 def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
     """Turns a failed gRPC call into the HTTP error the caller sees.
 
-    UNAUTHENTICATED from the backend is a 401 when its reason is CALLER_REFUSED
-    (the token's user may no longer act); otherwise it means the gateway's own
+    UNAUTHENTICATED from the backend is a 401 when its reason is one of
+    CALLER_REFUSED (the token's user may no longer act); otherwise it means the gateway's own
     service token is wrong: that is the operator's problem, so it is logged and
     reported as an internal error. Login handles the backend's UNAUTHENTICATED itself. A RetryInfo detail
     becomes `Retry-After` (login throttling, a busy password hasher); every
@@ -173,7 +176,7 @@ def from_rpc_error(error: grpc.RpcError, method: str) -> ApiError:
         _log.warning("%s failed: %s", method, code.name)
         return ApiError(status, code.name, _FIXED_MESSAGE[code], headers=headers)
     if code is grpc.StatusCode.UNAUTHENTICATED:
-        if _Details(error).reason == CALLER_REFUSED:
+        if _Details(error).reason in CALLER_REFUSED:
             return unauthenticated(error.details() or "log in again")
         _log.error("%s refused the gateway: %s (is MERCH_SERVICE_TOKEN the same everywhere?)",
                    method, error.details())
