@@ -124,6 +124,8 @@ def body_schema(body: bodies.Body) -> dict:
     if body.at_least_one_of:
         schema["minProperties"] = 1
         schema["anyOf"] = [{"required": [name]} for name in body.at_least_one_of]
+    if body.needs:
+        schema["dependentRequired"] = {given: [needed] for given, needed in body.needs}
     return schema
 
 
