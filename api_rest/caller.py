@@ -122,13 +122,13 @@ def message(spec: bodies.Body[MessageT], *, required: bool = True, **from_route)
     return valid(result)
 
 
-def valid(message_: MessageT) -> MessageT:
+def valid(request_message: MessageT) -> MessageT:
     """The message, if it keeps its proto's field rules; else 400 with the violations, worded as the
     DB service words them (py_server.field_rules), so REST and gRPC clients read the same sentence."""
-    found = field_rules.violations(message_)
+    found = field_rules.violations(request_message)
     if found:
         raise bodies.invalid(found, InvalidArgument(found).message)
-    return message_
+    return request_message
 
 
 def idempotency_key() -> str | None:
