@@ -1,166 +1,109 @@
-"""Request bodies and query parameters: read, parse and check them, reporting every bad field at once.
+"""Request bodies and query parameters: read them within bounds, and parse them into request messages.
 
-Each body is described once, as a `Body` of `Field`s; the same description
-checks requests here and becomes the body's JSON Schema in the OpenAPI spec,
-so the two cannot disagree. The gateway checks everything the spec states
-(JSON object, types, int32 ranges, lengths in characters and bytes, no
-control characters, unknown fields refused); the DB service checks the rest
-(uniqueness, existence, stock) and its field violations are passed on unchanged.
+What a valid request is (ranges, lengths, patterns, required fields) is stated
+once, as protovalidate rules in the protos: api_rest.caller checks the parsed
+message with the same rules as the DB service, and api_rest.openapi writes the
+same rules into the document. What stays here is what a proto cannot say: the
+limits of the JSON text itself (size, depth, members, digits, checked before
+anything is converted), the JSON type of each member, which members a body
+takes (unknown ones are refused), and the few rules that belong to a body
+rather than to its message (an update must change something).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import re
+from typing import Generic, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from merch.store.v1 import order_pb2, user_pb2
 
 from api_rest.errors import ApiError, invalid
 
 MAX_BODY_BYTES = 64 * 1024
-INT32_MAX = 2**31 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+MessageT = TypeVar("MessageT", bound=Message)
 
 
 @dataclasses.dataclass(frozen=True)
-class Pattern:
-    """A regular expression written so that Python and ECMA-262 (JSON Schema) read it alike
-    (character classes with \\x escapes; `\\s` is Python's Unicode whitespace, as str.strip() uses)."""
-
-    regex: str
-    description: str
-
-    def matches(self, value: str) -> bool:
-        return re.fullmatch(self.regex, value) is not None
-
-
-# No control characters (C0, DEL, C1), as the DB service demands of text a person reads.
-_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f]"
-NAME = Pattern(rf"^{_PRINTABLE}*[^\s\x00-\x1f\x7f-\x9f]{_PRINTABLE}*$",
-               "must contain a visible character and no control characters")
-EMAIL_ADDRESS = Pattern(r"^[^\x00-\x20\x7f-\x9f]+@[^\x00-\x20\x7f-\x9f@]+$",
-                        "must be an email address like name@example.com (no spaces or control characters)")
-NO_NUL = Pattern(r"^[^\x00]*$", "must not contain NUL characters")
-
-
-@dataclasses.dataclass(frozen=True)
-class Field:
-    """One JSON member: an integer (int32) or a string, with its limits."""
+class Member:
+    """One JSON member of a body: a field of the request message, under the field's own name
+    (the seed's keys are the proto's field names, so no key needs mapping)."""
 
     name: str
-    kind: str  # "integer" or "string"
     description: str
-    required: bool = False
-    minimum: int | None = None
-    maximum: int | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    max_bytes: int | None = None  # UTF-8 bytes (bcrypt reads at most 72)
-    min_bytes: int | None = None
-    format: str | None = None
-    pattern: Pattern | None = None
     example: object = None
-
-    def check(self, value, violations: list[tuple[str, str]]):
-        """The value as the gateway uses it; a violation is recorded when it does not fit."""
-        if self.kind == "integer":
-            return self._check_integer(value, violations)
-        if not isinstance(value, str):
-            violations.append((self.name, f"must be a string, got {_json_type(value)}"))
-            return value
-        try:
-            size = len(value.encode("utf-8"))
-        except UnicodeEncodeError:
-            violations.append((self.name, "must be valid Unicode text (it holds a lone surrogate)"))
-            return value
-        if self.min_length is not None and len(value) < self.min_length:
-            violations.append((self.name, "must not be empty" if self.min_length == 1
-                               else f"must be at least {self.min_length} characters"))
-        elif self.max_length is not None and len(value) > self.max_length:
-            violations.append((self.name, f"must be at most {self.max_length} characters, got {len(value)}"))
-        elif self.min_bytes is not None and size < self.min_bytes:
-            violations.append((self.name, f"must be at least {self.min_bytes} bytes"))
-        elif self.max_bytes is not None and size > self.max_bytes:
-            violations.append((self.name, f"must be at most {self.max_bytes} bytes of UTF-8, got {size}"))
-        elif self.pattern is not None and not self.pattern.matches(value):
-            violations.append((self.name, self.pattern.description))
-        return value
-
-    def _check_integer(self, value, violations: list[tuple[str, str]]):
-        # Numbers were bounded while parsing (see _BadNumber): one that could not be a valid
-        # integer of any field never became a Python int. 2.0 was read as 2 (JSON Schema's rule).
-        if isinstance(value, _BadNumber):
-            violations.append((self.name, f"must be a whole number from {self.minimum} to {self.maximum}; "
-                                          f"{value.reason}, got {value.sample}"))
-        elif isinstance(value, bool) or not isinstance(value, int):
-            violations.append((self.name, f"must be an integer, got {_json_type(value)}"))
-        elif self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
-            violations.append((self.name, f"must be between {self.minimum} and {self.maximum}, got {value}"))
-        return value
-
-    def json_schema(self) -> dict:
-        schema: dict = {"type": self.kind, "description": self.description}
-        if self.kind == "integer":
-            schema["format"] = "int32"
-        for key, value in (("minimum", self.minimum), ("maximum", self.maximum),
-                           ("minLength", self.min_length), ("maxLength", self.max_length),
-                           ("format", self.format)):
-            if value is not None:
-                schema[key] = value
-        if self.pattern is not None:
-            schema["pattern"] = self.pattern.regex
-        if self.example is not None:
-            schema["examples"] = [self.example]
-        return schema
+    from_caller: bool = False  # the route sets it (the token's user); the body may only repeat it
+    secret: bool = False  # a password: OpenAPI format "password"
 
 
 @dataclasses.dataclass(frozen=True)
-class Body:
-    """A JSON object body: its fields, and which of them at least one must be given."""
+class Body(Generic[MessageT]):
+    """A JSON object body that fills the request message `message`."""
 
-    name: str
+    name: str  # its schema's name in the OpenAPI document
     description: str
-    fields: tuple[Field, ...]
+    message: type[MessageT]
+    members: tuple[Member, ...]
     at_least_one_of: tuple[str, ...] = ()
-    needs: tuple[tuple[str, str], ...] = ()  # (a, b): when a is given, b is required too
+    # (a, b): when a is given, b is required too. Checked by the DB service (a rule between two
+    # fields that the proto states in words); here so that the OpenAPI document states it.
+    needs: tuple[tuple[str, str], ...] = ()
 
-    def check(self, data) -> dict:
+    def field(self, member: Member) -> FieldDescriptor:
+        return self.message.DESCRIPTOR.fields_by_name[member.name]
+
+    def parse(self, data) -> MessageT:
+        """The message `data` describes; 400 naming every member that is unknown or of the wrong
+        JSON type, or when none of `at_least_one_of` is given. The proto's rules are checked after."""
         if not isinstance(data, dict):
             raise invalid([("body", f"must be a JSON object, got {_json_type(data)}")],
                           "the request body must be a JSON object")
+        known = {m.name: m for m in self.members}
         violations: list[tuple[str, str]] = []
-        known = {f.name: f for f in self.fields}
         for name in data:
             if name not in known:
                 violations.append((name[:_SHOWN], f"is not a field of this request; it takes {', '.join(known)}"))
-        checked = {}
-        for field in self.fields:
-            if field.name in data:
-                checked[field.name] = field.check(data[field.name], violations)
-            elif field.required:
-                violations.append((field.name, "is required"))
+        for name, value in data.items():
+            if name in known:
+                problem = _type_problem(self.field(known[name]), value)
+                if problem:
+                    violations.append((name, problem))
         if self.at_least_one_of and not any(name in data for name in self.at_least_one_of):
             violations.append(("body", f"give at least one of {', '.join(self.at_least_one_of)}"))
-        for given, needed in self.needs:
-            if given in data and needed not in data:
-                violations.append((needed, f"is required with {given}"))
         if violations:
             raise invalid(violations)
-        return checked
+        return json_format.ParseDict(data, self.message())
 
-    def json_schema(self) -> dict:
-        schema = {
-            "type": "object",
-            "description": self.description,
-            "properties": {f.name: f.json_schema() for f in self.fields},
-            "additionalProperties": False,
-        }
-        required = [f.name for f in self.fields if f.required]
-        if required:
-            schema["required"] = required
-        if self.at_least_one_of:
-            schema["minProperties"] = 1
-            schema["anyOf"] = [{"required": [name]} for name in self.at_least_one_of]
-        if self.needs:
-            schema["dependentRequired"] = {given: [needed] for given, needed in self.needs}
-        return schema
+
+_INTEGER_RANGE = {FieldDescriptor.CPPTYPE_INT32: (INT32_MIN, INT32_MAX),
+                  FieldDescriptor.CPPTYPE_INT64: (-(2**63), 2**63 - 1)}
+
+
+def _type_problem(field: FieldDescriptor, value) -> str | None:
+    """What is wrong with `value` as JSON for `field`, before it is converted; None if nothing.
+    Stricter than protobuf's JSON mapping, which also takes numbers written as strings."""
+    if field.cpp_type in _INTEGER_RANGE:
+        low, high = _INTEGER_RANGE[field.cpp_type]
+        if isinstance(value, _BadNumber):
+            return f"must be a whole number from {low} to {high}; {value.reason}, got {value.sample}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be an integer, got {_json_type(value)}"
+        if not low <= value <= high:
+            return f"must be a whole number from {low} to {high}, got {value}"
+        return None
+    if not isinstance(value, str):
+        return f"must be a string, got {_json_type(value)}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (it holds a lone surrogate)"
+    return None
 
 
 def _json_type(value) -> str:
@@ -334,8 +277,9 @@ def _read_limited(environ) -> bytes:
     return b""
 
 
-def whole_number(name: str, raw: str, *, minimum: int, maximum: int) -> int:
-    """A decimal integer from a query parameter or path segment, bounded before it is converted."""
+def whole_number(name: str, raw: str, *, minimum: int = INT32_MIN, maximum: int = INT32_MAX) -> int:
+    """A decimal integer from a query parameter or path segment, bounded before it is converted
+    (by default to int32, the type of every id and size; the proto's rules come after)."""
     digits = raw[1:] if raw.startswith("-") else raw
     if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_NUMBER_DIGITS) \
             or not minimum <= int(raw) <= maximum:
@@ -343,81 +287,59 @@ def whole_number(name: str, raw: str, *, minimum: int, maximum: int) -> int:
     return int(raw)
 
 
-def query_int(query, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
+def query_int(query, name: str, *, default: int | None, minimum: int = INT32_MIN, maximum: int = INT32_MAX) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     return whole_number(name, raw, minimum=minimum, maximum=maximum)
 
 
-def query_text(query, name: str, *, max_length: int) -> str:
-    raw = query.get(name) or ""
-    if len(raw) > max_length:
-        raise invalid([(name, f"must be at most {max_length} characters, got {len(raw)}")])
-    return raw
+def query_text(query, name: str) -> str:
+    return query.get(name) or ""
 
 
 # --- the bodies --------------------------------------------------------------------------------
 
-USER_ID_IN_BODY = Field(
-    "user_id", "integer", "the caller's own user id, optional; when given it must match the token's user (else 403)",
-    minimum=1, maximum=INT32_MAX, example=1)
-SID = "sid", "string", "the SUSTech student id, 1 to 20 characters, unique"
-USERNAME = "username", "string", "the login name, 1 to 50 characters, unique"
-EMAIL = "email", "string", "the contact address, 3 to 254 characters with an '@', unique"
-PASSWORD = ("password", "string",
-            "the password, 8 to 72 bytes of UTF-8 (bcrypt's limit); never stored or returned as given")
+OWN_USER_ID = Member("user_id", "the caller's own user id, optional; when given it must match the token's user "
+                                "(else 403)", example=1, from_caller=True)
+_SID = Member("sid", "the SUSTech student id, 1 to 20 characters, unique", "12110001")
+_USERNAME = Member("username", "the login name, 1 to 50 characters, unique", "alice")
+_EMAIL = Member("email", "the contact address, 3 to 254 characters with an '@', unique", "alice@sustech.edu.cn")
+_PASSWORD = Member("password", "the password, 8 to 72 bytes of UTF-8 (bcrypt's limit); never stored or returned "
+                               "as given", "correct horse", secret=True)
+_CHANGES = ("sid", "username", "email", "password")
 
-
-def _user_fields(required: bool) -> tuple[Field, ...]:
-    return (
-        Field(*SID, required=required, min_length=1, max_length=20, pattern=NAME, example="12110001"),
-        Field(*USERNAME, required=required, min_length=1, max_length=50, pattern=NAME, example="alice"),
-        Field(*EMAIL, required=required, min_length=3, max_length=254, pattern=EMAIL_ADDRESS,
-              example="alice@sustech.edu.cn"),
-        Field(*PASSWORD, required=required, min_length=8, max_length=72, min_bytes=8, max_bytes=72,
-              pattern=NO_NUL, format="password", example="correct horse"),
-    )
-
-
-REGISTER = Body("RegisterRequest", "A new user's details.", _user_fields(required=True))
-LOGIN = Body("LoginRequest", "Login credentials.", (
-    Field("username", "string", "the login name", required=True, min_length=1, max_length=50, pattern=NAME,
-          example="alice"),
-    Field("password", "string", "the password, at most 72 bytes of UTF-8", required=True, min_length=1,
-          max_length=72, max_bytes=72, format="password", example="correct horse"),
+REGISTER = Body("RegisterRequest", "A new user's details.", user_pb2.CreateUserRequest,
+                (_SID, _USERNAME, _EMAIL, _PASSWORD))
+LOGIN = Body("LoginRequest", "Login credentials.", user_pb2.AuthenticateUserRequest, (
+    Member("username", "the login name", "alice"),
+    Member("password", "the password, at most 72 bytes of UTF-8", "correct horse", secret=True),
 ))
-CURRENT_PASSWORD = Field(
-    "current_password", "string", "the present password; required with password (403 when wrong)",
-    min_length=1, max_length=72, max_bytes=72, format="password", example="correct horse")
-UPDATE_USER = Body("UpdateUserRequest",
-                   "The fields to change; the others keep their value. A new password needs current_password, "
-                   "and ends every token issued before it.",
-                   (USER_ID_IN_BODY, *_user_fields(required=False), CURRENT_PASSWORD),
-                   at_least_one_of=("sid", "username", "email", "password"),
-                   needs=(("password", "current_password"),))
+UPDATE_USER = Body(
+    "UpdateUserRequest", "The fields to change; the others keep their value. A new password needs "
+    "current_password, and ends every token issued before it.", user_pb2.UpdateUserRequest,
+    (OWN_USER_ID, _SID, _USERNAME, _EMAIL, _PASSWORD,
+     Member("current_password", "the present password; required with password (403 when wrong)", "correct horse",
+            secret=True)),
+    at_least_one_of=_CHANGES, needs=(("password", "current_password"),))
 SEED_UPDATE_USER = dataclasses.replace(
     UPDATE_USER, name="SeedUpdateUserRequest",
     description="The seed's form of a user update: the fields to change, optionally with the caller's id.")
 SEED_USER_REF = Body("SeedUserReference", "Optionally, the caller's own id, as the seed's requests carry it.",
-                     (USER_ID_IN_BODY,))
+                     user_pb2.DeactivateUserRequest, (OWN_USER_ID,))
 
-PRODUCT_ID = Field("product_id", "integer", "the product to buy, 1 or more", minimum=1, maximum=INT32_MAX, example=3)
-QUANTITY = Field("quantity", "integer", "the number of items, 1 to 3", minimum=1, maximum=3, example=2)
-
-PLACE_ORDER = Body("PlaceOrderRequest", "The order to place. The buyer is the token's user.", (
-    USER_ID_IN_BODY, dataclasses.replace(PRODUCT_ID, required=True), dataclasses.replace(QUANTITY, required=True),
-))
-UPDATE_ORDER = Body("UpdateOrderRequest", "The order's new quantity and/or product.", (
-    USER_ID_IN_BODY,
-    dataclasses.replace(PRODUCT_ID, description="the new product, 1 or more"),
-    dataclasses.replace(QUANTITY, description="the new number of items, 1 to 3"),
-), at_least_one_of=("quantity", "product_id"))
-SEED_UPDATE_ORDER = Body("SeedUpdateOrderRequest", "The seed's form of an order update: the order id in the body.", (
-    Field("order_id", "integer", "the order to change, 1 or more", required=True, minimum=1, maximum=INT32_MAX,
-          example=1),
-    *UPDATE_ORDER.fields,
-), at_least_one_of=("quantity", "product_id"))
+_PRODUCT_ID = Member("product_id", "the product to buy, 1 or more", 3)
+_QUANTITY = Member("quantity", "the number of items, 1 to 3", 2)
+PLACE_ORDER = Body("PlaceOrderRequest", "The order to place. The buyer is the token's user.",
+                   order_pb2.PlaceOrderRequest, (OWN_USER_ID, _PRODUCT_ID, _QUANTITY))
+_ORDER_CHANGES = (OWN_USER_ID, dataclasses.replace(_PRODUCT_ID, description="the new product, 1 or more"),
+                  dataclasses.replace(_QUANTITY, description="the new number of items, 1 to 3"))
+UPDATE_ORDER = Body("UpdateOrderRequest", "The order's new quantity and/or product.", order_pb2.UpdateOrderRequest,
+                    _ORDER_CHANGES, at_least_one_of=("quantity", "product_id"))
+SEED_UPDATE_ORDER = Body("SeedUpdateOrderRequest", "The seed's form of an order update: the order id in the body.",
+                         order_pb2.UpdateOrderRequest,
+                         (Member("order_id", "the order to change, 1 or more", 1), *_ORDER_CHANGES),
+                         at_least_one_of=("quantity", "product_id"))
 
 ALL_BODIES = (REGISTER, LOGIN, UPDATE_USER, SEED_UPDATE_USER, SEED_USER_REF, PLACE_ORDER, UPDATE_ORDER,
               SEED_UPDATE_ORDER)

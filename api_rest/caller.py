@@ -1,4 +1,5 @@
-"""Who is calling: the request id, the user behind the bearer token, and one ownership rule.
+"""Who is calling: the request id, the user behind the bearer token, and one ownership rule;
+and the request's JSON body, parsed into the request message and checked against the proto's rules.
 
 The token names the user and the token version it was issued for; the DB
 service says whether that user may still act. Every authenticated request
@@ -11,10 +12,16 @@ checked in `authenticate` before any handler runs, so no route can forget it.
 """
 from __future__ import annotations
 
+import dataclasses
+from typing import TypeVar
+
 import grpc
 from bottle import request, response
+from google.protobuf.message import Message
 
 from merch.store.v1 import user_pb2
+from py_server import field_rules
+from py_server.errors import InvalidArgument
 from py_server.request_context import accept_or_generate
 
 from api_rest import bodies
@@ -23,6 +30,25 @@ from api_rest.errors import forbidden, unauthenticated
 from api_rest.requestlog import REQUEST_ID_KEY, USER_ID_KEY
 
 _BODY_KEY = "merch.body"  # the parsed JSON body, read once per request
+_CALLER_KEY = "merch.caller"  # (user id, token version) of the bearer token, once authenticated
+
+MessageT = TypeVar("MessageT", bound=Message)
+
+
+@dataclasses.dataclass(frozen=True)
+class CallContext:
+    """What every call to the DB service carries besides its request message (api_rest.clients):
+    the request id, and the acting user with the token version their token was issued for."""
+
+    request_id: str
+    user_id: int | None = None
+    token_version: int | None = None
+
+
+def context() -> CallContext:
+    """This request's CallContext: with the token's user once `authenticate` has accepted it."""
+    user_id, version = request.environ.get(_CALLER_KEY, (None, None))
+    return CallContext(request_id(), user_id, version)
 
 
 def request_id() -> str:
@@ -41,8 +67,9 @@ def authenticate(deps) -> user_pb2.User:
     """
     user_id, version = deps.tokens.claims(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
     request.environ[USER_ID_KEY] = user_id
+    ctx = CallContext(request_id(), user_id, version)
     try:
-        user = deps.backend.call("users", "GetUser", user_pb2.GetUserRequest(user_id=user_id), request_id()).user
+        user = deps.backend.users.GetUser(user_pb2.GetUserRequest(user_id=user_id), ctx).user
     except grpc.RpcError as error:
         if error.code() is grpc.StatusCode.NOT_FOUND:
             raise unauthenticated("the token's user does not exist; register or log in again") from None
@@ -52,6 +79,7 @@ def authenticate(deps) -> user_pb2.User:
     if version != user.token_version:
         raise unauthenticated("the token was issued before the password was changed; log in again")
     _require_owner(user)
+    request.environ[_CALLER_KEY] = (user_id, version)
     return user
 
 
@@ -83,10 +111,24 @@ def body(*, required: bool = True):
     return data
 
 
-def checked_body(schema: bodies.Body, *, required: bool = True):
-    """The body checked against `schema` (400 naming every bad field); NO_BODY if absent and optional."""
+def message(spec: bodies.Body[MessageT], *, required: bool = True, **from_route) -> MessageT:
+    """The body as the request message of `spec`, with the fields the route knows (the caller's
+    id, an id from the path) set from `from_route`, checked against the proto's rules: 400 naming
+    every bad field, in the DB service's words. An absent optional body is an empty one."""
     data = body(required=required)
-    return data if data is bodies.NO_BODY else schema.check(data)
+    result = spec.parse({} if data is bodies.NO_BODY else data)
+    for name, value in from_route.items():
+        setattr(result, name, value)
+    return valid(result)
+
+
+def valid(request_message: MessageT) -> MessageT:
+    """The message, if it keeps its proto's field rules; else 400 with the violations, worded as the
+    DB service words them (py_server.field_rules), so REST and gRPC clients read the same sentence."""
+    found = field_rules.violations(request_message)
+    if found:
+        raise bodies.invalid(found, InvalidArgument(found).message)
+    return request_message
 
 
 def idempotency_key() -> str | None:

@@ -2,7 +2,8 @@
 
 `MERCH_DB_ADDR` may name several DB-service replicas (`127.0.0.1:50051,127.0.0.1:50061`,
 IP addresses): the channel then balances calls round-robin across them. Every call carries
-a deadline, the request id (`x-request-id`) and, when configured, the service
+a deadline, the request id (`x-request-id`), the acting user when there is one
+(`merch-caller-id`, `merch-caller-token-version`) and, when configured, the service
 token; it fails at once (UNAVAILABLE, so 503) instead of waiting while the
 backend is down.
 """
@@ -11,12 +12,20 @@ from __future__ import annotations
 import json
 import os
 import threading
+from typing import Callable, Generic, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from merch.store.v1 import greeting_service_pb2_grpc, order_pb2_grpc, product_pb2_grpc, user_pb2_grpc
+from merch.store.v1 import (greeting_service_pb2, greeting_service_pb2_grpc, order_pb2, order_pb2_grpc, product_pb2,
+                            product_pb2_grpc, user_pb2, user_pb2_grpc)
 from py_server import channels, telemetry
+
+from api_rest.caller import CallContext
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
 
 CHANNEL_OPTIONS = [
     # Round-robin over every address of the list (one address: just that one).
@@ -43,8 +52,81 @@ class _Stubs:
         self.health = health_pb2_grpc.HealthStub(channel)
 
 
+class Rpc(Generic[RequestT, ResponseT]):
+    """One unary RPC of the DB service, typed by its request and response messages.
+
+    `rpc(request, ctx)` returns the response; `rpc.idempotent(request, ctx, key)`
+    returns (response, replayed). `pick` selects the generated stub's method, so the
+    method is an attribute of the stub, not a name looked up at run time.
+    """
+
+    def __init__(self, backend: Backend, pick: Callable[[_Stubs], grpc.UnaryUnaryMultiCallable]):
+        self._backend, self._pick = backend, pick
+
+    def __call__(self, request: RequestT, ctx: CallContext) -> ResponseT:
+        return self._pick(self._backend._current())(
+            request, timeout=self._backend.timeout_seconds, metadata=self._backend.metadata(ctx),
+            wait_for_ready=False)
+
+    def idempotent(self, request: RequestT, ctx: CallContext, key: str | None) -> tuple[ResponseT, bool]:
+        """The call with `idempotency-key` metadata when `key` is given.
+
+        replayed is True when the DB service answered with the stored response
+        of an earlier call with this key (`idempotent-replayed: true`).
+        """
+        if key is None:
+            return self(request, ctx), False
+        response, call = self._pick(self._backend._current()).with_call(
+            request, timeout=self._backend.timeout_seconds,
+            metadata=(*self._backend.metadata(ctx), ("idempotency-key", key)), wait_for_ready=False)
+        return response, ("idempotent-replayed", "true") in tuple(call.initial_metadata() or ())
+
+
+class GreetingCalls:
+    def __init__(self, backend: Backend):
+        self.GetGreeting = Rpc[greeting_service_pb2.GetGreetingRequest, greeting_service_pb2.GetGreetingResponse](
+            backend, lambda s: s.greeting.GetGreeting)
+
+
+class ProductCalls:
+    def __init__(self, backend: Backend):
+        self.GetProduct = Rpc[product_pb2.GetProductRequest, product_pb2.GetProductResponse](
+            backend, lambda s: s.products.GetProduct)
+        self.ListProducts = Rpc[product_pb2.ListProductsRequest, product_pb2.ListProductsResponse](
+            backend, lambda s: s.products.ListProducts)
+
+
+class UserCalls:
+    def __init__(self, backend: Backend):
+        self.CreateUser = Rpc[user_pb2.CreateUserRequest, user_pb2.CreateUserResponse](
+            backend, lambda s: s.users.CreateUser)
+        self.GetUser = Rpc[user_pb2.GetUserRequest, user_pb2.GetUserResponse](
+            backend, lambda s: s.users.GetUser)
+        self.UpdateUser = Rpc[user_pb2.UpdateUserRequest, user_pb2.UpdateUserResponse](
+            backend, lambda s: s.users.UpdateUser)
+        self.DeactivateUser = Rpc[user_pb2.DeactivateUserRequest, user_pb2.DeactivateUserResponse](
+            backend, lambda s: s.users.DeactivateUser)
+        self.AuthenticateUser = Rpc[user_pb2.AuthenticateUserRequest, user_pb2.AuthenticateUserResponse](
+            backend, lambda s: s.users.AuthenticateUser)
+
+
+class OrderCalls:
+    def __init__(self, backend: Backend):
+        self.PlaceOrder = Rpc[order_pb2.PlaceOrderRequest, order_pb2.PlaceOrderResponse](
+            backend, lambda s: s.orders.PlaceOrder)
+        self.GetOrder = Rpc[order_pb2.GetOrderRequest, order_pb2.GetOrderResponse](
+            backend, lambda s: s.orders.GetOrder)
+        self.ListOrders = Rpc[order_pb2.ListOrdersRequest, order_pb2.ListOrdersResponse](
+            backend, lambda s: s.orders.ListOrders)
+        self.UpdateOrder = Rpc[order_pb2.UpdateOrderRequest, order_pb2.UpdateOrderResponse](
+            backend, lambda s: s.orders.UpdateOrder)
+        self.CancelOrder = Rpc[order_pb2.CancelOrderRequest, order_pb2.CancelOrderResponse](
+            backend, lambda s: s.orders.CancelOrder)
+
+
 class Backend:
-    """The DB service as the gateway sees it: `call("orders", "PlaceOrder", request, request_id)`.
+    """The DB service as the gateway sees it, one typed call per RPC:
+    `backend.orders.PlaceOrder(request, ctx)`, `backend.users.CreateUser.idempotent(request, ctx, key)`.
 
     The channel is created lazily by the first call in each process (keyed by
     pid), so a pre-forking server never shares a channel across a fork.
@@ -57,6 +139,10 @@ class Backend:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._stubs: _Stubs | None = None
+        self.greeting = GreetingCalls(self)
+        self.products = ProductCalls(self)
+        self.users = UserCalls(self)
+        self.orders = OrderCalls(self)
 
     def _current(self) -> _Stubs:
         pid = os.getpid()
@@ -71,25 +157,14 @@ class Backend:
                 self._pid = pid
             return self._stubs
 
-    def call(self, service: str, method: str, request, request_id: str):
-        rpc = getattr(getattr(self._current(), service), method)
-        metadata = (("x-request-id", request_id), *self._auth, *telemetry.outgoing_metadata())
-        return rpc(request, timeout=self.timeout_seconds, metadata=metadata, wait_for_ready=False)
-
-    def call_idempotent(self, service: str, method: str, request, request_id: str, key: str | None):
-        """Like call(), with the `idempotency-key` metadata when `key` is given.
-
-        Returns (response, replayed): replayed is True when the DB service
-        answered with the stored response of an earlier call with this key.
-        """
-        if key is None:
-            return self.call(service, method, request, request_id), False
-        rpc = getattr(getattr(self._current(), service), method)
-        metadata = (("x-request-id", request_id), ("idempotency-key", key), *self._auth)
-        response, rpc_call = rpc.with_call(request, timeout=self.timeout_seconds, metadata=metadata,
-                                           wait_for_ready=False)
-        replayed = ("idempotent-replayed", "true") in tuple(rpc_call.initial_metadata() or ())
-        return response, replayed
+    def metadata(self, ctx: CallContext) -> tuple[tuple[str, str], ...]:
+        """What every call carries: the request id, the caller (when a user is acting), the service token."""
+        caller: tuple[tuple[str, str], ...] = ()
+        if ctx.user_id is not None:
+            caller = (("merch-caller-id", str(ctx.user_id)),)
+            if ctx.token_version is not None:
+                caller += (("merch-caller-token-version", str(ctx.token_version)),)
+        return (("x-request-id", ctx.request_id), *caller, *self._auth, *telemetry.outgoing_metadata())
 
     def serving(self, timeout_seconds: float = 1.0) -> bool:
         """Whether the DB service reports SERVING on grpc.health.v1."""

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 description of the REST API, served at /openapi.json.
 
-Built here rather than kept as a JSON file so that request bodies come from
-the same `api_rest.bodies` descriptions that check them, and each seed alias
-shares its resource path's operation text. `python -m api_rest.openapi`
-prints it.
+Built here rather than kept as a JSON file so that every constraint (minimum,
+maximum, minLength, maxLength, pattern, required) is read from the protos'
+protovalidate rules, the rules the gateway and the DB service check; request
+bodies take their members from `api_rest.bodies`, and each seed alias shares
+its resource path's operation text. `python -m api_rest.openapi` prints it.
 
 Types follow the proto and the SQL schema: ids are `integer`/`int32` (1 to
 2^31-1), money is a `number` with `multipleOf: 0.01`, written exactly from
@@ -14,6 +15,12 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
+
+from buf.validate import validate_pb2
+from google.protobuf.descriptor import FieldDescriptor
+
+from merch.store.v1 import order_pb2, product_pb2, user_pb2
 
 from api_rest import bodies
 from api_rest.bodies import INT32_MAX
@@ -27,6 +34,109 @@ MONEY = {"type": "number", "multipleOf": 0.01, "minimum": 0,
          "description": "an amount in yuan with exactly two decimals, e.g. 49.99 (exact: never a binary float)"}
 TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"}
 
+
+# --- constraints from the protos' rules -----------------------------------------------------------
+
+_INTEGERS = {FieldDescriptor.CPPTYPE_INT32: ("int32", "int32"), FieldDescriptor.CPPTYPE_INT64: ("int64", "int64")}
+# A pattern rule is written as a CEL rule with a message for people, `this.matches(r'<regex>')`; the
+# regex uses only what RE2 (protovalidate), Python and ECMA-262 (JSON Schema) read alike.
+_MATCHES = re.compile(r"^this\.matches\(r'(?P<regex>[^']*)'\)$")
+
+
+def _rules(field: FieldDescriptor) -> validate_pb2.FieldRules:
+    return field.GetOptions().Extensions[validate_pb2.field]
+
+
+def _constraints(field: FieldDescriptor) -> dict:
+    """The JSON Schema keywords that state `field`'s protovalidate rules (and its type's range)."""
+    rules, schema = _rules(field), {}
+    if field.cpp_type in _INTEGERS:
+        kind = _INTEGERS[field.cpp_type][0]
+        bits = 31 if kind == "int32" else 63
+        low, high = -(2**bits), 2**bits - 1
+        if rules.HasField(kind):
+            bounds = getattr(rules, kind)
+            if bounds.HasField("gt"):
+                low = bounds.gt + 1
+            if bounds.HasField("gte"):
+                low = bounds.gte
+            if bounds.HasField("lt"):
+                high = bounds.lt - 1
+            if bounds.HasField("lte"):
+                high = bounds.lte
+        if rules.required and low == 0:
+            low = 1  # required: the zero value counts as absent
+        schema.update(minimum=low, maximum=high)
+        return schema
+    text = rules.string
+    # JSON Schema counts characters, not UTF-8 bytes: a byte limit is stated as the same number of
+    # characters, exact for ASCII (a longer text in characters is always longer in bytes).
+    low = max(text.min_len, text.min_bytes, 1 if rules.required else 0)
+    highs = [getattr(text, name) for name in ("max_len", "max_bytes") if text.HasField(name)]
+    high = min(highs, default=None)
+    if low:
+        schema["minLength"] = low
+    if high is not None:
+        schema["maxLength"] = high
+    if text.HasField("pattern"):
+        schema["pattern"] = text.pattern
+    for rule in rules.cel:
+        match = _MATCHES.match(rule.expression)
+        if match:
+            schema["pattern"] = match["regex"]
+    return schema
+
+
+def _field_schema(field: FieldDescriptor, description: str | None = None) -> dict:
+    """The JSON Schema of a request field: its JSON type and its rules."""
+    if field.cpp_type in _INTEGERS:
+        schema: dict = {"type": "integer", "format": _INTEGERS[field.cpp_type][1]}
+    else:
+        schema = {"type": "string"}
+    if description:
+        schema["description"] = description
+    schema.update(_constraints(field))
+    return schema
+
+
+def _rule(message, name: str, description: str | None = None) -> dict:
+    """The schema of the field `name` of the request message class `message`."""
+    return _field_schema(message.DESCRIPTOR.fields_by_name[name], description)
+
+
+def body_schema(body: bodies.Body) -> dict:
+    """A request body's JSON Schema: its members, typed and constrained by the message's rules."""
+    properties, required = {}, []
+    for member in body.members:
+        field = body.field(member)
+        schema = _field_schema(field, member.description)
+        if member.secret:
+            schema["format"] = "password"
+        if member.example is not None:
+            schema["examples"] = [member.example]
+        properties[member.name] = schema
+        if _rules(field).required and not member.from_caller:
+            required.append(member.name)
+    schema = {"type": "object", "description": body.description, "properties": properties,
+              "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    if body.at_least_one_of:
+        schema["minProperties"] = 1
+        schema["anyOf"] = [{"required": [name]} for name in body.at_least_one_of]
+    if body.needs:
+        schema["dependentRequired"] = {given: [needed] for given, needed in body.needs}
+    return schema
+
+
+def _output(message, name: str, **extra) -> dict:
+    """A response property with the limits its value was stored under (the create request's rules)."""
+    schema = _rule(message, name)
+    schema.pop("pattern", None)  # stored values kept them; repeating the regex helps no reader
+    return {**schema, **extra}
+
+
+# --- the document --------------------------------------------------------------------------------
 
 def _ref(name: str) -> dict:
     return {"$ref": SCHEMAS + name}
@@ -44,11 +154,11 @@ def _schemas() -> dict:
         "Health": _object("The gateway's view of its backend.", {"status": {"type": "string", "enum": ["SERVING"]}}),
         "Product": _object("A product on sale.", {
             "id": {**ID, "description": "the product's id"},
-            "name": {"type": "string", "minLength": 1, "maxLength": 100, "examples": ["SUSTech Hoodie"]},
-            "description": {"type": "string", "maxLength": 1000},
-            "category": {"type": "string", "minLength": 1, "maxLength": 50, "examples": ["Apparel"]},
+            "name": _output(product_pb2.CreateProductRequest, "name", examples=["SUSTech Hoodie"]),
+            "description": _output(product_pb2.CreateProductRequest, "description"),
+            "category": _output(product_pb2.CreateProductRequest, "category", examples=["Apparel"]),
             "price": {**MONEY, "description": "the unit price, " + MONEY["description"], "examples": [49.99]},
-            "slogan": {"type": "string", "maxLength": 200, "examples": ["Stay warm, stay proud!"]},
+            "slogan": _output(product_pb2.CreateProductRequest, "slogan", examples=["Stay warm, stay proud!"]),
             "stock": {"type": "integer", "format": "int32", "minimum": 0, "maximum": INT32_MAX,
                       "description": "items left to sell"},
         }),
@@ -59,9 +169,9 @@ def _schemas() -> dict:
         }),
         "User": _object("A user account as its owner sees it (never a password or hash).", {
             "id": {**ID, "description": "the user's id"},
-            "sid": {"type": "string", "minLength": 1, "maxLength": 20},
-            "username": {"type": "string", "minLength": 1, "maxLength": 50},
-            "email": {"type": "string", "minLength": 3, "maxLength": 254},
+            "sid": _output(user_pb2.CreateUserRequest, "sid"),
+            "username": _output(user_pb2.CreateUserRequest, "username"),
+            "email": _output(user_pb2.CreateUserRequest, "email"),
             "active": {"type": "boolean", "description": "false once deactivated"},
             "created_at": TIME,
             "updated_at": TIME,
@@ -76,7 +186,7 @@ def _schemas() -> dict:
             "id": {**ID, "description": "the order's id"},
             "user_id": {**ID, "description": "the buyer"},
             "product_id": {**ID, "description": "the product bought"},
-            "quantity": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 3},
+            "quantity": _output(order_pb2.PlaceOrderRequest, "quantity"),
             "total_price": {**MONEY, "description": "quantity times the unit price when placed or last changed, "
                                                     + MONEY["description"]},
             "status": {"type": "string", "enum": ["placed", "cancelled"]},
@@ -100,7 +210,7 @@ def _schemas() -> dict:
         }, required=["code", "status", "message", "request_id"])}),
     }
     for body in bodies.ALL_BODIES:
-        schemas[body.name] = body.json_schema()
+        schemas[body.name] = body_schema(body)
     return schemas
 
 
@@ -171,9 +281,9 @@ def _body(body: bodies.Body, required: bool = True) -> dict:
     return {"required": required, "content": {"application/json": {"schema": _ref(body.name)}}}
 
 
-def _path_id(name: str, what: str) -> dict:
+def _path_id(name: str, what: str, message) -> dict:
     return {"name": name, "in": "path", "required": True, "description": f"the {what}'s id",
-            "schema": dict(ID)}
+            "schema": _rule(message, name)}
 
 
 def _query(name: str, description: str, schema: dict) -> dict:
@@ -182,8 +292,8 @@ def _query(name: str, description: str, schema: dict) -> dict:
 
 PAGE = [
     _query("page_size", "the most items to return, 0 to 1000; 0 or absent means 100",
-           {"type": "integer", "minimum": 0, "maximum": 1000}),
-    _query("page_token", "the next_page_token of the previous page", {"type": "string", "maxLength": 20}),
+           _rule(order_pb2.ListOrdersRequest, "page_size")),
+    _query("page_token", "the next_page_token of the previous page", _rule(order_pb2.ListOrdersRequest, "page_token")),
 ]
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
@@ -213,10 +323,10 @@ def _operations() -> dict:
                                        "content": {"text/html": {"schema": {"type": "string"}}}}}},
         "listProducts": {"tags": ["products"], "summary": "List products",
                          "parameters": [*PAGE, _query("category", "only products of this category",
-                                                      {"type": "string", "maxLength": 50})],
+                                                      _rule(product_pb2.ListProductsRequest, "category"))],
                          "responses": {**_ok("ProductList", "a page of products"), **_errors("400", *AUTHED)}},
         "getProduct": {"tags": ["products"], "summary": "Get a product",
-                       "parameters": [_path_id("product_id", "product")],
+                       "parameters": [_path_id("product_id", "product", product_pb2.GetProductRequest)],
                        "responses": {**_ok("Product", "the product"), **_errors("404", *AUTHED)}},
         "register": {"tags": ["users"], "summary": "Register a user (returns the user and a token)", "security": [],
                      "parameters": [IDEMPOTENCY_KEY],
@@ -229,13 +339,13 @@ def _operations() -> dict:
                   "responses": {**_ok("AuthResult", "the user and a token"),
                                 **_errors(*WITH_BODY, "401", "429", *BACKEND)}},
         "getUser": {"tags": ["users"], "summary": "Get your own user",
-                    "parameters": [_path_id("user_id", "user (yours)")],
+                    "parameters": [_path_id("user_id", "user (yours)", user_pb2.GetUserRequest)],
                     "responses": {**_ok("User", "your user"), **_errors("403", "404", *AUTHED)}},
         "getUserSeed": {"tags": ["users"], "summary": "Get your own user (the seed's path)",
                         "parameters": [OWN_USER_ID],
                         "responses": {**_ok("User", "your user"), **_errors("400", "403", *AUTHED)}},
         "updateUser": {"tags": ["users"], "summary": "Change your own user",
-                       "parameters": [_path_id("user_id", "user (yours)")],
+                       "parameters": [_path_id("user_id", "user (yours)", user_pb2.GetUserRequest)],
                        "requestBody": _body(bodies.UPDATE_USER),
                        "responses": {**_ok("User", "your user, changed"),
                                      **_errors(*WITH_BODY, "403", "404", "409", *AUTHED)}},
@@ -244,7 +354,7 @@ def _operations() -> dict:
                            "responses": {**_ok("User", "your user, changed"),
                                          **_errors(*WITH_BODY, "403", "409", *AUTHED)}},
         "deactivateUser": {"tags": ["users"], "summary": "Deactivate your own user (its tokens stop working)",
-                           "parameters": [_path_id("user_id", "user (yours)")],
+                           "parameters": [_path_id("user_id", "user (yours)", user_pb2.GetUserRequest)],
                            "responses": {**_ok("User", "your user, now inactive"), **_errors("403", "404", *AUTHED)}},
         "deactivateUserSeed": {"tags": ["users"], "summary": "Deactivate your own user (the seed's path)",
                                "requestBody": _body(bodies.SEED_USER_REF, required=False),
@@ -259,10 +369,10 @@ def _operations() -> dict:
                        "parameters": [*PAGE, OWN_USER_ID],
                        "responses": {**_ok("OrderList", "a page of your orders"), **_errors("400", "403", *AUTHED)}},
         "getOrder": {"tags": ["orders"], "summary": "Get one of your orders",
-                     "parameters": [_path_id("order_id", "order")],
+                     "parameters": [_path_id("order_id", "order", order_pb2.GetOrderRequest)],
                      "responses": {**_ok("Order", "the order"), **_errors("404", *AUTHED)}},
         "updateOrder": {"tags": ["orders"], "summary": "Change the quantity or product of one of your orders",
-                        "parameters": [_path_id("order_id", "order")],
+                        "parameters": [_path_id("order_id", "order", order_pb2.GetOrderRequest)],
                         "requestBody": _body(bodies.UPDATE_ORDER),
                         "responses": {**_ok("Order", "the order, changed"),
                                       **_errors(*WITH_BODY, "403", "404", *AUTHED)}},
@@ -271,7 +381,7 @@ def _operations() -> dict:
                             "responses": {**_ok("Order", "the order, changed"),
                                           **_errors(*WITH_BODY, "403", "404", *AUTHED)}},
         "cancelOrder": {"tags": ["orders"], "summary": "Cancel one of your orders (its items go back to stock)",
-                        "parameters": [_path_id("order_id", "order")],
+                        "parameters": [_path_id("order_id", "order", order_pb2.GetOrderRequest)],
                         "responses": {**_ok("Order", "the order, now cancelled"), **_errors("400", "404", *AUTHED)}},
     }
 

@@ -14,8 +14,7 @@ def install(app: Bottle, deps) -> None:
 
     @app.get("/")
     def greeting():
-        reply = deps.backend.call("greeting", "GetGreeting", greeting_service_pb2.GetGreetingRequest(),
-                                  caller.request_id())
+        reply = deps.backend.greeting.GetGreeting(greeting_service_pb2.GetGreetingRequest(), caller.context())
         return {"message": reply.message}
 
     @app.get("/healthz")

@@ -18,6 +18,8 @@ from api_rest.requestlog import USER_ID_KEY
 
 
 def install(app: Bottle, deps) -> None:
+    users = deps.backend.users
+
     def with_token(user: user_pb2.User, issued_at: float | None = None) -> dict:
         request.environ[USER_ID_KEY] = user.id  # for the request log
         return {
@@ -31,9 +33,8 @@ def install(app: Bottle, deps) -> None:
     @app.post("/register")
     def register():
         key = caller.idempotency_key()
-        data = caller.checked_body(bodies.REGISTER)
-        reply, replayed = deps.backend.call_idempotent(
-            "users", "CreateUser", user_pb2.CreateUserRequest(**data), caller.request_id(), key)
+        message = caller.message(bodies.REGISTER)
+        reply, replayed = users.CreateUser.idempotent(message, caller.context(), key)
         user = reply.user
         caller.replayed(replayed)
         response.status = 201
@@ -43,10 +44,9 @@ def install(app: Bottle, deps) -> None:
 
     @app.post("/login")
     def login():
-        data = caller.checked_body(bodies.LOGIN)
+        message = caller.message(bodies.LOGIN)
         try:
-            user = deps.backend.call("users", "AuthenticateUser", user_pb2.AuthenticateUserRequest(**data),
-                                     caller.request_id()).user
+            user = users.AuthenticateUser(message, caller.context()).user
         except grpc.RpcError as error:
             if error.code() is grpc.StatusCode.UNAUTHENTICATED:
                 raise unauthenticated("username or password is incorrect, or the account is deactivated",
@@ -63,17 +63,12 @@ def install(app: Bottle, deps) -> None:
     @app.put("/update-user")
     def update(user_id: str | None = None) -> dict:
         user = caller.authenticate(deps)
-        data = caller.checked_body(bodies.UPDATE_USER)
-        changes = {k: v for k, v in data.items() if k != "user_id"}
-        reply = deps.backend.call("users", "UpdateUser", user_pb2.UpdateUserRequest(user_id=user.id, **changes),
-                                  caller.request_id())
-        return views.user(reply.user)
+        message = caller.message(bodies.UPDATE_USER, user_id=user.id)
+        return views.user(users.UpdateUser(message, caller.context()).user)
 
     @app.delete("/users/<user_id>")
     @app.delete("/deactivate-user")
     def deactivate(user_id: str | None = None) -> dict:
         user = caller.authenticate(deps)
-        caller.checked_body(bodies.SEED_USER_REF, required=False)
-        reply = deps.backend.call("users", "DeactivateUser", user_pb2.DeactivateUserRequest(user_id=user.id),
-                                  caller.request_id())
-        return views.user(reply.user)
+        message = caller.message(bodies.SEED_USER_REF, required=False, user_id=user.id)
+        return views.user(users.DeactivateUser(message, caller.context()).user)

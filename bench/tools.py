@@ -62,7 +62,9 @@ def _percentiles_ms(latencies_ms: list[float]) -> dict:
 def ghz(address: str, call: str, data: str, *, proto: str, concurrency: int, duration: float,
         rps: float | None = None, connections: int = 1) -> dict:
     """`call` is `package.Service/Method`; `data` a JSON template (ghz's template functions allowed)."""
-    argv = [GHZ, "--insecure", f"--proto={REPO / 'proto' / proto}", f"--import-paths={REPO / 'proto'}",
+    # .tools/protovalidate: buf/validate/validate.proto, which the protos import (scripts/tools.sh fetches it).
+    argv = [GHZ, "--insecure", f"--proto={REPO / 'proto' / proto}",
+            f"--import-paths={REPO / 'proto'},{REPO / '.tools' / 'protovalidate'}",
             f"--call={call}", f"--data={data}", f"--concurrency={concurrency}", f"--connections={connections}",
             f"--duration={duration:g}s", "--duration-stop=wait", "--timeout=10s", "--format=json",
             "--metadata=" + json.dumps({"authorization": f"Bearer {SERVICE_TOKEN}"}),

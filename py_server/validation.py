@@ -1,9 +1,15 @@
-"""Request validation that reports every bad field at once."""
+"""Request rules a proto cannot state, reported every bad field at once.
+
+Ranges, lengths, patterns and required fields are protovalidate annotations in
+the protos, checked before a servicer runs (py_server.validating). What is left
+here needs code: a page token is something this service issued, and the
+username rules that depend on Unicode normalisation live in py_server.store.identity.
+"""
 from __future__ import annotations
 
-import unicodedata
-
 from py_server.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 100  # what a page_size of 0 means (the proto allows 0 to 1000)
 
 
 class Violations:
@@ -18,52 +24,6 @@ class Violations:
     def raise_if_any(self) -> None:
         if self.items:
             raise InvalidArgument(self.items)
-
-    def positive_id(self, field: str, value: int) -> None:
-        if value <= 0:
-            self.add(field, f"must be a positive id, got {value}")
-
-    def in_range(self, field: str, value: int, low: int, high: int) -> None:
-        if not low <= value <= high:
-            self.add(field, f"must be between {low} and {high}, got {value}")
-
-    def text(self, field: str, value: str, *, min_len: int = 1, max_len: int, multiline: bool = False) -> None:
-        """Checks a person-visible string: length in characters and no control characters."""
-        if len(value) < min_len:
-            self.add(field, "must not be empty" if min_len == 1 else f"must be at least {min_len} characters")
-            return
-        if len(value) > max_len:
-            self.add(field, f"must be at most {max_len} characters, got {len(value)}")
-            return
-        if min_len and not value.strip():
-            self.add(field, "must not be blank")
-            return
-        allowed = "\n\t" if multiline else ""
-        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-            self.add(field, "must not contain control characters")
-
-    def email(self, field: str, value: str) -> None:
-        before = len(self.items)
-        self.text(field, value, min_len=3, max_len=254)
-        if len(self.items) == before:
-            local, at, domain = value.rpartition("@")
-            if not at or not local or not domain or " " in value:
-                self.add(field, "must be an email address like name@example.com")
-
-    def password(self, field: str, value: str) -> None:
-        size = len(value.encode("utf-8"))
-        if size < 8:
-            self.add(field, "must be at least 8 bytes")
-        elif size > 72:
-            # bcrypt only reads 72 bytes; refusing beats silently ignoring the rest.
-            self.add(field, f"must be at most 72 bytes of UTF-8 (bcrypt's limit), got {size}")
-        elif "\x00" in value:
-            self.add(field, "must not contain NUL characters")
-
-
-def page_size(violations: Violations, field: str, value: int) -> int:
-    violations.in_range(field, value, 0, 1000)
-    return value or 100
 
 
 def page_token(violations: Violations, field: str, value: str) -> int | None:

@@ -71,6 +71,7 @@ python_packages requirements.txt "$run_stamp" "$run_want" "runtime"
 ensure_grpcurl
 if [[ $mode == full ]]; then
   ensure_go_plugins
+  ensure_protovalidate  # buf/validate/validate.proto, for buf lint and buf generate
   ensure_composecheck
   ensure_newman
 fi

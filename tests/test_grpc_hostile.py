@@ -13,8 +13,11 @@ import time
 
 import grpc
 import pytest
+from buf.validate import validate_pb2
 from google.protobuf import descriptor as d
 from google.protobuf import message_factory
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from merch.logging.v1 import logging_pb2
 from merch.store.v1 import greeting_service_pb2, order_pb2, product_pb2, user_pb2
@@ -119,3 +122,65 @@ def test_every_method_answers_hostile_fields_precisely_within_a_second(servers, 
                 failures.append((label, code.name, f"{took:.2f}s"))
         assert not failures, failures[:10]
         support.wait_serving(servers[server], timeout=5)
+
+
+def _beyond_each_rule(message_class):
+    """(field name, value) pairs: for each field with a protovalidate range or length rule, a value just past it."""
+    for field in message_class.DESCRIPTOR.fields:
+        rules = field.GetOptions().Extensions[validate_pb2.field]
+        for kind in ("int32", "int64"):
+            if rules.HasField(kind):
+                bounds = getattr(rules, kind)
+                if bounds.HasField("lte"):
+                    yield field.name, bounds.lte + 1
+                if bounds.HasField("gte"):
+                    yield field.name, bounds.gte - 1
+                if bounds.HasField("gt"):
+                    yield field.name, bounds.gt
+        if rules.string.HasField("max_len"):
+            yield field.name, "a" * (rules.string.max_len + 1)
+        if rules.string.HasField("max_bytes"):
+            yield field.name, "é" * (rules.string.max_bytes // 2 + 1)
+        if rules.repeated.HasField("max_items"):
+            yield field.name, [message_factory.GetMessageClass(field.message_type)()] * (rules.repeated.max_items + 1)
+
+
+RULED_METHODS = [p for p in _methods()
+                 if any(_beyond_each_rule(message_factory.GetMessageClass(p.values[1].input_type)))]
+
+
+def test_the_rules_reach_most_methods():
+    assert len(RULED_METHODS) >= 15  # every method that takes an id, a size, a text or a batch
+
+
+@pytest.mark.parametrize("server,method", RULED_METHODS)
+def test_every_rule_the_protos_state_is_enforced_by_the_service_naming_the_field(servers, server, method):
+    """Read from the descriptors, as grpcurl shows them: one value past each limit is INVALID_ARGUMENT
+    with a google.rpc.BadRequest violation for that field."""
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    with support.channel(servers[server]) as channel:
+        if method.client_streaming:
+            rpc = channel.stream_unary(path, request_serializer=request_class.SerializeToString,
+                                       response_deserializer=response_class.FromString)
+        elif method.server_streaming:
+            rpc = channel.unary_stream(path, request_serializer=request_class.SerializeToString,
+                                       response_deserializer=response_class.FromString)
+        else:
+            rpc = channel.unary_unary(path, request_serializer=request_class.SerializeToString,
+                                      response_deserializer=response_class.FromString)
+        for name, value in _beyond_each_rule(request_class):
+            request = request_class(**{name: value})
+            with pytest.raises(grpc.RpcError) as refused:
+                if method.client_streaming:
+                    rpc(iter([request]), timeout=5)
+                elif method.server_streaming:
+                    next(rpc(request, timeout=5))
+                else:
+                    rpc(request, timeout=5)
+            assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT, (name, refused.value.details())
+            status = rpc_status.from_call(refused.value)
+            bad_request = error_details_pb2.BadRequest()
+            assert status is not None and status.details[0].Unpack(bad_request)
+            assert name in [v.field for v in bad_request.field_violations], (name, status.message)

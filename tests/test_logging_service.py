@@ -51,6 +51,25 @@ def test_client_stream_is_answered_with_the_accepted_count_and_lands_in_the_file
     assert "time" in mine[0], "a record without a time is stamped on arrival"
 
 
+def test_a_batch_breaking_the_protos_rules_ends_the_stream_and_keeps_the_batches_before_it(log_service, log_stub):
+    """Each batch is checked as it arrives (1 to 1000 records): the good batch before a bad one is
+    published, the bad one ends the stream with INVALID_ARGUMENT naming `records`, nothing after it is read."""
+    _, state, _ = log_service
+    rid = uuid.uuid4().hex
+    batches = [logging_pb2.WriteLogsRequest(records=[record("before", rid)]),
+               logging_pb2.WriteLogsRequest(records=[record("too many", rid)] * 1001),
+               logging_pb2.WriteLogsRequest(records=[record("after", rid)])]
+    with pytest.raises(grpc.RpcError) as refused:
+        log_stub.WriteLogs(iter(batches), timeout=10)
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details().startswith("invalid request: records: must contain no more than 1000 item")
+    # A later stream's record is published after anything the refused stream had got into the buffer.
+    log_stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record("marker", rid)])]), timeout=10)
+    support.wait_for(lambda: any(r.get("message") == "marker" and r.get("requestId") == rid
+                                 for r in file_records(state)), timeout=10)
+    assert [r["message"] for r in file_records(state) if r.get("requestId") == rid] == ["before", "marker"]
+
+
 def test_tail_streams_live_records_with_filters_and_backlog(log_stub):
     rid = uuid.uuid4().hex
     log_stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record("before", rid)])]), timeout=10)

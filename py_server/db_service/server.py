@@ -8,7 +8,7 @@ import grpc
 import peewee
 
 from merch.store.v1 import greeting_service_pb2_grpc, order_pb2_grpc, product_pb2_grpc, user_pb2_grpc
-from py_server import interceptors
+from py_server import interceptors, validating
 from py_server.db_service import servicers
 from py_server.grpc_server import BoundServer, build_server
 from py_server.store import database as store_database
@@ -118,6 +118,8 @@ def create_server(address: str, database: peewee.Database, *, hasher: PasswordHa
                   reuse_port: bool = False) -> tuple[BoundServer, DatabaseHealthMonitor]:
     """Returns the (unstarted) server bound to `address`, and its database health monitor."""
     chain = [interceptors.ServiceTokenInterceptor(service_token), interceptors.ServiceInterceptor(access_log)]
+    # The protos' field rules, before a database connection is taken.
+    chain.append(validating.ValidationInterceptor())
     chain.append(_ConnectionPerCall(database))
     bound = build_server(
         address,

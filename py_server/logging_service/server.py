@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from merch.logging.v1 import logging_pb2_grpc
-from py_server import interceptors
+from py_server import interceptors, validating
 from py_server.grpc_server import BoundServer, build_server
 from py_server.logging_service.buffer import BoundedBuffer
 from py_server.logging_service.publisher import Publisher
@@ -28,6 +28,8 @@ def create_server(address: str, *, log_file, kafka_bootstrap: str | None, kafka_
     publisher = Publisher(buffer, sink)
     chain = [interceptors.ServiceTokenInterceptor(service_token)]
     chain.append(interceptors.ServiceInterceptor())
+    # The protos' field rules: a WriteLogs stream's batches are checked one by one as they arrive.
+    chain.append(validating.ValidationInterceptor())
     servicer = LoggingServicer(buffer, publisher, follower)
     bound = build_server(
         address,

@@ -10,16 +10,11 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from merch.logging.v1 import logging_pb2, logging_pb2_grpc
-from py_server.errors import InvalidArgument
 from py_server.logging_service.buffer import BoundedBuffer
 from py_server.logging_service.publisher import Publisher
 from py_server.logging_service.records import normalise
-from py_server.logging_service.tail import MAX_LAST_N
 
 _log = logging.getLogger(__name__)
-
-MAX_BATCH = 1000
-
 
 class _Streams:
     """How many WriteLogs streams are open, and when the last one was open."""
@@ -83,9 +78,9 @@ class LoggingServicer(logging_pb2_grpc.LoggingServiceServicer):
 
     def _write(self, request_iterator):
         accepted = dropped = 0
+        # Each batch was checked against the proto's rules (1 to 1000 records) as it arrived
+        # (py_server.validating); a bad one ends the stream, the batches before it are kept.
         for request in request_iterator:
-            if len(request.records) > MAX_BATCH:
-                raise InvalidArgument([("records", f"must hold at most {MAX_BATCH} records per message, got {len(request.records)}")])
             received = timestamp_pb2.Timestamp()
             received.GetCurrentTime()
             records = [normalise(r, received) for r in request.records]
@@ -105,8 +100,6 @@ class LoggingServicer(logging_pb2_grpc.LoggingServiceServicer):
                        self._buffer.capacity, self._buffer.dropped)
 
     def TailLogs(self, request, context):
-        if not 0 <= request.last_n <= MAX_LAST_N:
-            raise InvalidArgument([("last_n", f"must be between 0 and {MAX_LAST_N}, got {request.last_n}")])
         for record in self._follower.follow(request, context.is_active):
             yield logging_pb2.TailLogsResponse(record=record)
 

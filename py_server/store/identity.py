@@ -32,11 +32,12 @@ def email_key(email: str) -> str:
 
 
 def check_username(v: Violations, field: str, username: str) -> None:
-    """Length after normalisation, no refused characters, no surrounding whitespace."""
-    before = len(v.items)
-    v.text(field, username, max_len=50)
-    if len(v.items) > before:
-        return
+    """Length after normalisation, no refused characters, no surrounding whitespace.
+
+    Kept in code, not in the proto: these follow Python's Unicode database (categories, NFKC),
+    which a regular expression in another engine would not match exactly. The proto's rules
+    (1 to 50 characters, a visible one, no control characters) are checked before this.
+    """
     if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in username):
         v.add(field, "must not contain control, format (such as zero-width) or unassigned characters")
     elif username != username.strip():

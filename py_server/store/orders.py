@@ -20,14 +20,8 @@ from py_server.errors import DeadlineExceeded, FailedPrecondition, NotFound
 from py_server.store.models import (Order, OrderStatus, Product, database_proxy, locked, utcnow,
                                     write_transaction)
 from py_server.store.users import get_user
-from py_server.validation import Violations, page_size, page_token
+from py_server.validation import DEFAULT_PAGE_SIZE, Violations, page_token
 
-MIN_QUANTITY, MAX_QUANTITY = 1, 3
-
-
-def _check_quantity(v: Violations, quantity: int) -> None:
-    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
-        v.add("quantity", f"must be between {MIN_QUANTITY} and {MAX_QUANTITY} items, got {quantity}")
 
 
 def _move_stock(product_id: int, delta: int) -> decimal.Decimal:
@@ -62,11 +56,6 @@ def _locked_order(order_id: int, user_id: int) -> Order:
 
 
 def place_order(user_id: int, product_id: int, quantity: int) -> Order:
-    v = Violations()
-    v.positive_id("user_id", user_id)
-    v.positive_id("product_id", product_id)
-    _check_quantity(v, quantity)
-    v.raise_if_any()
     if isinstance(database_proxy.obj, peewee.PostgresqlDatabase):
         return _place_order_in_one_statement(user_id, product_id, quantity)
     user = get_user(user_id)
@@ -156,11 +145,6 @@ def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) 
 
 
 def get_order(order_id: int, user_id: int = 0) -> Order:
-    v = Violations()
-    v.positive_id("order_id", order_id)
-    if user_id < 0:
-        v.positive_id("user_id", user_id)
-    v.raise_if_any()
     order = Order.get_or_none(Order.id == order_id)
     if order is None or (user_id and order.user_id != user_id):
         raise NotFound(f"order {order_id} does not exist")
@@ -169,8 +153,7 @@ def get_order(order_id: int, user_id: int = 0) -> Order:
 
 def list_orders(user_id: int, size: int, token: str) -> tuple[list[Order], str]:
     v = Violations()
-    v.positive_id("user_id", user_id)
-    limit = page_size(v, "page_size", size)
+    limit = size or DEFAULT_PAGE_SIZE
     before = page_token(v, "page_token", token)
     v.raise_if_any()
     get_user(user_id)
@@ -184,15 +167,6 @@ def list_orders(user_id: int, size: int, token: str) -> tuple[list[Order], str]:
 
 
 def update_order(order_id: int, user_id: int, quantity: int | None, product_id: int | None) -> Order:
-    v = Violations()
-    v.positive_id("order_id", order_id)
-    if user_id < 0:
-        v.positive_id("user_id", user_id)
-    if quantity is not None:
-        _check_quantity(v, quantity)
-    if product_id is not None:
-        v.positive_id("product_id", product_id)
-    v.raise_if_any()
     with write_transaction():
         order = _locked_order(order_id, user_id)
         if order.status != OrderStatus.PLACED:
@@ -213,11 +187,6 @@ def update_order(order_id: int, user_id: int, quantity: int | None, product_id: 
 
 
 def cancel_order(order_id: int, user_id: int = 0) -> Order:
-    v = Violations()
-    v.positive_id("order_id", order_id)
-    if user_id < 0:
-        v.positive_id("user_id", user_id)
-    v.raise_if_any()
     with write_transaction():
         order = _locked_order(order_id, user_id)
         if order.status != OrderStatus.PLACED:

@@ -7,6 +7,7 @@
 package loggingv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -563,7 +564,7 @@ var File_merch_logging_v1_logging_proto protoreflect.FileDescriptor
 
 const file_merch_logging_v1_logging_proto_rawDesc = "" +
 	"\n" +
-	"\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n" +
+	"\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n" +
 	"\tLogRecord\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x120\n" +
@@ -577,18 +578,19 @@ const file_merch_logging_v1_logging_proto_rawDesc = "" +
 	"\rtrace_sampled\x18\t \x01(\bR\ftraceSampled\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"I\n" +
-	"\x10WriteLogsRequest\x125\n" +
-	"\arecords\x18\x01 \x03(\v2\x1b.merch.logging.v1.LogRecordR\arecords\"_\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"V\n" +
+	"\x10WriteLogsRequest\x12B\n" +
+	"\arecords\x18\x01 \x03(\v2\x1b.merch.logging.v1.LogRecordB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\arecords\"_\n" +
 	"\x11WriteLogsResponse\x12%\n" +
 	"\x0eaccepted_count\x18\x01 \x01(\x03R\racceptedCount\x12#\n" +
-	"\rdropped_count\x18\x02 \x01(\x03R\fdroppedCount\"\x9a\x01\n" +
+	"\rdropped_count\x18\x02 \x01(\x03R\fdroppedCount\"\xb0\x01\n" +
 	"\x0fTailLogsRequest\x12\x18\n" +
-	"\aservice\x18\x01 \x01(\tR\aservice\x127\n" +
-	"\tmin_level\x18\x02 \x01(\x0e2\x1a.merch.logging.v1.LogLevelR\bminLevel\x12\x1d\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12A\n" +
+	"\tmin_level\x18\x02 \x01(\x0e2\x1a.merch.logging.v1.LogLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\bminLevel\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\x12\x15\n" +
-	"\x06last_n\x18\x04 \x01(\x05R\x05lastN\"G\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12!\n" +
+	"\x06last_n\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\x05lastN\"G\n" +
 	"\x10TailLogsResponse\x123\n" +
 	"\x06record\x18\x01 \x01(\v2\x1b.merch.logging.v1.LogRecordR\x06record\"\x18\n" +
 	"\x16GetLoggingStatsRequest\"\xea\x01\n" +

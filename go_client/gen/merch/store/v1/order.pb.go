@@ -7,6 +7,7 @@
 package storev1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -405,7 +406,8 @@ type ListOrdersRequest struct {
 	UserId int32 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// page_size is the most orders to return, 0 to 1000; 0 means 100.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// page_token is the next_page_token of the previous page; empty for the first page.
+	// page_token is the next_page_token of the previous page, at most 20
+	// characters; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -741,7 +743,7 @@ var File_merch_store_v1_order_proto protoreflect.FileDescriptor
 
 const file_merch_store_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x1amerch/store/v1/order.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x02\n" +
+	"\x1amerch/store/v1/order.proto\x12\x0emerch.store.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x02\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x05R\x06userId\x12\x1d\n" +
@@ -753,40 +755,47 @@ const file_merch_store_v1_order_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"g\n" +
-	"\x11PlaceOrderRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x05R\x06userId\x12\x1d\n" +
+	"updateTime\"\x8d\x01\n" +
+	"\x11PlaceOrderRequest\x12#\n" +
+	"\auser_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\x12)\n" +
 	"\n" +
-	"product_id\x18\x02 \x01(\x05R\tproductId\x12\x1a\n" +
-	"\bquantity\x18\x03 \x01(\x05R\bquantity\"A\n" +
+	"product_id\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\tproductId\x12(\n" +
+	"\bquantity\x18\x03 \x01(\x05B\f\xbaH\t\xc8\x01\x01\x1a\x04\x18\x03(\x01R\bquantity\"A\n" +
 	"\x12PlaceOrderResponse\x12+\n" +
-	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"E\n" +
-	"\x0fGetOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x05R\aorderId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x05R\x06userId\"?\n" +
+	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"Z\n" +
+	"\x0fGetOrderRequest\x12%\n" +
+	"\border_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\aorderId\x12 \n" +
+	"\auser_id\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x06userId\"?\n" +
 	"\x10GetOrderResponse\x12+\n" +
-	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"h\n" +
-	"\x11ListOrdersRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x05R\x06userId\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"\x89\x01\n" +
+	"\x11ListOrdersRequest\x12#\n" +
+	"\auser_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12&\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"k\n" +
+	"page_token\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tpageToken\"k\n" +
 	"\x12ListOrdersResponse\x12-\n" +
 	"\x06orders\x18\x01 \x03(\v2\x15.merch.store.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n" +
-	"\x12UpdateOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x05R\aorderId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x05R\x06userId\x12\x1f\n" +
-	"\bquantity\x18\x03 \x01(\x05H\x00R\bquantity\x88\x01\x01\x12\"\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd2\x01\n" +
+	"\x12UpdateOrderRequest\x12%\n" +
+	"\border_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\aorderId\x12 \n" +
+	"\auser_id\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x06userId\x12*\n" +
+	"\bquantity\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x01H\x00R\bquantity\x88\x01\x01\x12+\n" +
 	"\n" +
-	"product_id\x18\x04 \x01(\x05H\x01R\tproductId\x88\x01\x01B\v\n" +
+	"product_id\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00H\x01R\tproductId\x88\x01\x01B\v\n" +
 	"\t_quantityB\r\n" +
 	"\v_product_id\"B\n" +
 	"\x13UpdateOrderResponse\x12+\n" +
-	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"H\n" +
-	"\x12CancelOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\x05R\aorderId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x05R\x06userId\"B\n" +
+	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order\"]\n" +
+	"\x12CancelOrderRequest\x12%\n" +
+	"\border_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\aorderId\x12 \n" +
+	"\auser_id\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x06userId\"B\n" +
 	"\x13CancelOrderResponse\x12+\n" +
 	"\x05order\x18\x01 \x01(\v2\x15.merch.store.v1.OrderR\x05order*`\n" +
 	"\vOrderStatus\x12\x1c\n" +

@@ -7,6 +7,7 @@
 package storev1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -681,7 +682,7 @@ var File_merch_store_v1_user_proto protoreflect.FileDescriptor
 
 const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\n" +
-	"\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n" +
+	"\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n" +
 	"\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n" +
@@ -692,39 +693,52 @@ const file_merch_store_v1_user_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12#\n" +
-	"\rtoken_version\x18\b \x01(\x05R\ftokenVersion\"s\n" +
-	"\x11CreateUserRequest\x12\x10\n" +
-	"\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1a\n" +
-	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x04 \x01(\tR\bpassword\">\n" +
+	"\rtoken_version\x18\b \x01(\x05R\ftokenVersion\"\xd2\x05\n" +
+	"\x11CreateUserRequest\x12\xc7\x01\n" +
+	"\x03sid\x18\x01 \x01(\tB\xb4\x01\xbaH\xb0\x01\xba\x01\xa5\x01\n" +
+	"\fvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$')\xc8\x01\x01r\x02\x18\x14R\x03sid\x12\xd1\x01\n" +
+	"\busername\x18\x02 \x01(\tB\xb4\x01\xbaH\xb0\x01\xba\x01\xa5\x01\n" +
+	"\fvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$')\xc8\x01\x01r\x02\x182R\busername\x12\xab\x01\n" +
+	"\x05email\x18\x03 \x01(\tB\x94\x01\xbaH\x90\x01\xba\x01\x82\x01\n" +
+	"\remail_address\x12.must be an email address like name@example.com\x1aAthis.matches(r'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$')\xc8\x01\x01r\x05\x10\x03\x18\xfe\x01R\x05email\x12q\n" +
+	"\bpassword\x18\x04 \x01(\tBU\xbaHR\xba\x01F\n" +
+	"\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r'^[^\\x00]*$')\xc8\x01\x01r\x04 \b(HR\bpassword\">\n" +
 	"\x12CreateUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\")\n" +
-	"\x0eGetUserRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x05R\x06userId\";\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"5\n" +
+	"\x0eGetUserRequest\x12#\n" +
+	"\auser_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\";\n" +
 	"\x0fGetUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\x91\x02\n" +
-	"\x11UpdateUserRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x05R\x06userId\x12\x15\n" +
-	"\x03sid\x18\x02 \x01(\tH\x00R\x03sid\x88\x01\x01\x12\x1f\n" +
-	"\busername\x18\x03 \x01(\tH\x01R\busername\x88\x01\x01\x12\x19\n" +
-	"\x05email\x18\x04 \x01(\tH\x02R\x05email\x88\x01\x01\x12\x1f\n" +
-	"\bpassword\x18\x05 \x01(\tH\x03R\bpassword\x88\x01\x01\x12.\n" +
-	"\x10current_password\x18\x06 \x01(\tH\x04R\x0fcurrentPassword\x88\x01\x01B\x06\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\xfd\x06\n" +
+	"\x11UpdateUserRequest\x12#\n" +
+	"\auser_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\x12\xcb\x01\n" +
+	"\x03sid\x18\x02 \x01(\tB\xb3\x01\xbaH\xaf\x01\xba\x01\xa5\x01\n" +
+	"\fvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$')r\x04\x10\x01\x18\x14H\x00R\x03sid\x88\x01\x01\x12\xd5\x01\n" +
+	"\busername\x18\x03 \x01(\tB\xb3\x01\xbaH\xaf\x01\xba\x01\xa5\x01\n" +
+	"\fvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$')r\x04\x10\x01\x182H\x01R\busername\x88\x01\x01\x12\xad\x01\n" +
+	"\x05email\x18\x04 \x01(\tB\x91\x01\xbaH\x8d\x01\xba\x01\x82\x01\n" +
+	"\remail_address\x12.must be an email address like name@example.com\x1aAthis.matches(r'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$')r\x05\x10\x03\x18\xfe\x01H\x02R\x05email\x88\x01\x01\x12s\n" +
+	"\bpassword\x18\x05 \x01(\tBR\xbaHO\xba\x01F\n" +
+	"\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r'^[^\\x00]*$')r\x04 \b(HH\x03R\bpassword\x88\x01\x01\x127\n" +
+	"\x10current_password\x18\x06 \x01(\tB\a\xbaH\x04r\x02(HH\x04R\x0fcurrentPassword\x88\x01\x01B\x06\n" +
 	"\x04_sidB\v\n" +
 	"\t_usernameB\b\n" +
 	"\x06_emailB\v\n" +
 	"\t_passwordB\x13\n" +
 	"\x11_current_password\">\n" +
 	"\x12UpdateUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"0\n" +
-	"\x15DeactivateUserRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x05R\x06userId\"B\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"<\n" +
+	"\x15DeactivateUserRequest\x12#\n" +
+	"\auser_id\x18\x01 \x01(\x05B\n" +
+	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\"B\n" +
 	"\x16DeactivateUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"Q\n" +
-	"\x17AuthenticateUserRequest\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"D\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\x95\x02\n" +
+	"\x17AuthenticateUserRequest\x12\xd1\x01\n" +
+	"\busername\x18\x01 \x01(\tB\xb4\x01\xbaH\xb0\x01\xba\x01\xa5\x01\n" +
+	"\fvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$')\xc8\x01\x01r\x02\x182R\busername\x12&\n" +
+	"\bpassword\x18\x02 \x01(\tB\n" +
+	"\xbaH\a\xc8\x01\x01r\x02(HR\bpassword\"D\n" +
 	"\x18AuthenticateUserResponse\x12(\n" +
 	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user2\xcb\x03\n" +
 	"\vUserService\x12S\n" +

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n\tLogRecord\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x18\n\x07service\x18\x02 \x01(\tR\x07service\x12\x30\n\x05level\x18\x03 \x01(\x0e\x32\x1a.merch.logging.v1.LogLevelR\x05level\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\x1d\n\nrequest_id\x18\x05 \x01(\tR\trequestId\x12?\n\x06\x66ields\x18\x06 \x03(\x0b\x32\'.merch.logging.v1.LogRecord.FieldsEntryR\x06\x66ields\x12\x19\n\x08trace_id\x18\x07 \x01(\tR\x07traceId\x12\x17\n\x07span_id\x18\x08 \x01(\tR\x06spanId\x12#\n\rtrace_sampled\x18\t \x01(\x08R\x0ctraceSampled\x1a\x39\n\x0b\x46ieldsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"I\n\x10WriteLogsRequest\x12\x35\n\x07records\x18\x01 \x03(\x0b\x32\x1b.merch.logging.v1.LogRecordR\x07records\"_\n\x11WriteLogsResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12#\n\rdropped_count\x18\x02 \x01(\x03R\x0c\x64roppedCount\"\x9a\x01\n\x0fTailLogsRequest\x12\x18\n\x07service\x18\x01 \x01(\tR\x07service\x12\x37\n\tmin_level\x18\x02 \x01(\x0e\x32\x1a.merch.logging.v1.LogLevelR\x08minLevel\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12\x15\n\x06last_n\x18\x04 \x01(\x05R\x05lastN\"G\n\x10TailLogsResponse\x12\x33\n\x06record\x18\x01 \x01(\x0b\x32\x1b.merch.logging.v1.LogRecordR\x06record\"\x18\n\x16GetLoggingStatsRequest\"\xea\x01\n\x17GetLoggingStatsResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0fpublished_count\x18\x02 \x01(\x03R\x0epublishedCount\x12#\n\rdropped_count\x18\x03 \x01(\x03R\x0c\x64roppedCount\x12#\n\rpending_count\x18\x04 \x01(\x03R\x0cpendingCount\x12\x12\n\x04sink\x18\x05 \x01(\tR\x04sink\x12!\n\x0csink_healthy\x18\x06 \x01(\x08R\x0bsinkHealthy*\x92\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x12\x16\n\x12LOG_LEVEL_CRITICAL\x10\x05\x32\xa5\x02\n\x0eLoggingService\x12V\n\tWriteLogs\x12\".merch.logging.v1.WriteLogsRequest\x1a#.merch.logging.v1.WriteLogsResponse(\x01\x12S\n\x08TailLogs\x12!.merch.logging.v1.TailLogsRequest\x1a\".merch.logging.v1.TailLogsResponse0\x01\x12\x66\n\x0fGetLoggingStats\x12(.merch.logging.v1.GetLoggingStatsRequest\x1a).merch.logging.v1.GetLoggingStatsResponseB\xcf\x01\n\x14\x63om.merch.logging.v1B\x0cLoggingProtoP\x01ZGgithub.com/sustech-merch/store/go_client/gen/merch/logging/v1;loggingv1\xa2\x02\x03MLX\xaa\x02\x10Merch.Logging.V1\xca\x02\x10Merch\\Logging\\V1\xe2\x02\x1cMerch\\Logging\\V1\\GPBMetadata\xea\x02\x12Merch::Logging::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emerch/logging/v1/logging.proto\x12\x10merch.logging.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x03\n\tLogRecord\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x18\n\x07service\x18\x02 \x01(\tR\x07service\x12\x30\n\x05level\x18\x03 \x01(\x0e\x32\x1a.merch.logging.v1.LogLevelR\x05level\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\x1d\n\nrequest_id\x18\x05 \x01(\tR\trequestId\x12?\n\x06\x66ields\x18\x06 \x03(\x0b\x32\'.merch.logging.v1.LogRecord.FieldsEntryR\x06\x66ields\x12\x19\n\x08trace_id\x18\x07 \x01(\tR\x07traceId\x12\x17\n\x07span_id\x18\x08 \x01(\tR\x06spanId\x12#\n\rtrace_sampled\x18\t \x01(\x08R\x0ctraceSampled\x1a\x39\n\x0b\x46ieldsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"V\n\x10WriteLogsRequest\x12\x42\n\x07records\x18\x01 \x03(\x0b\x32\x1b.merch.logging.v1.LogRecordB\x0b\xbaH\x08\x92\x01\x05\x08\x01\x10\xe8\x07R\x07records\"_\n\x11WriteLogsResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12#\n\rdropped_count\x18\x02 \x01(\x03R\x0c\x64roppedCount\"\xb0\x01\n\x0fTailLogsRequest\x12\x18\n\x07service\x18\x01 \x01(\tR\x07service\x12\x41\n\tmin_level\x18\x02 \x01(\x0e\x32\x1a.merch.logging.v1.LogLevelB\x08\xbaH\x05\x82\x01\x02\x10\x01R\x08minLevel\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12!\n\x06last_n\x18\x04 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00R\x05lastN\"G\n\x10TailLogsResponse\x12\x33\n\x06record\x18\x01 \x01(\x0b\x32\x1b.merch.logging.v1.LogRecordR\x06record\"\x18\n\x16GetLoggingStatsRequest\"\xea\x01\n\x17GetLoggingStatsResponse\x12%\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\x03R\racceptedCount\x12\'\n\x0fpublished_count\x18\x02 \x01(\x03R\x0epublishedCount\x12#\n\rdropped_count\x18\x03 \x01(\x03R\x0c\x64roppedCount\x12#\n\rpending_count\x18\x04 \x01(\x03R\x0cpendingCount\x12\x12\n\x04sink\x18\x05 \x01(\tR\x04sink\x12!\n\x0csink_healthy\x18\x06 \x01(\x08R\x0bsinkHealthy*\x92\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x12\x16\n\x12LOG_LEVEL_CRITICAL\x10\x05\x32\xa5\x02\n\x0eLoggingService\x12V\n\tWriteLogs\x12\".merch.logging.v1.WriteLogsRequest\x1a#.merch.logging.v1.WriteLogsResponse(\x01\x12S\n\x08TailLogs\x12!.merch.logging.v1.TailLogsRequest\x1a\".merch.logging.v1.TailLogsResponse0\x01\x12\x66\n\x0fGetLoggingStats\x12(.merch.logging.v1.GetLoggingStatsRequest\x1a).merch.logging.v1.GetLoggingStatsResponseB\xcf\x01\n\x14\x63om.merch.logging.v1B\x0cLoggingProtoP\x01ZGgithub.com/sustech-merch/store/go_client/gen/merch/logging/v1;loggingv1\xa2\x02\x03MLX\xaa\x02\x10Merch.Logging.V1\xca\x02\x10Merch\\Logging\\V1\xe2\x02\x1cMerch\\Logging\\V1\\GPBMetadata\xea\x02\x12Merch::Logging::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,24 +36,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\024com.merch.logging.v1B\014LoggingProtoP\001ZGgithub.com/sustech-merch/store/go_client/gen/merch/logging/v1;loggingv1\242\002\003MLX\252\002\020Merch.Logging.V1\312\002\020Merch\\Logging\\V1\342\002\034Merch\\Logging\\V1\\GPBMetadata\352\002\022Merch::Logging::V1'
   _globals['_LOGRECORD_FIELDSENTRY']._loaded_options = None
   _globals['_LOGRECORD_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_LOGLEVEL']._serialized_start=1159
-  _globals['_LOGLEVEL']._serialized_end=1305
-  _globals['_LOGRECORD']._serialized_start=86
-  _globals['_LOGRECORD']._serialized_end=491
-  _globals['_LOGRECORD_FIELDSENTRY']._serialized_start=434
-  _globals['_LOGRECORD_FIELDSENTRY']._serialized_end=491
-  _globals['_WRITELOGSREQUEST']._serialized_start=493
-  _globals['_WRITELOGSREQUEST']._serialized_end=566
-  _globals['_WRITELOGSRESPONSE']._serialized_start=568
-  _globals['_WRITELOGSRESPONSE']._serialized_end=663
-  _globals['_TAILLOGSREQUEST']._serialized_start=666
-  _globals['_TAILLOGSREQUEST']._serialized_end=820
-  _globals['_TAILLOGSRESPONSE']._serialized_start=822
-  _globals['_TAILLOGSRESPONSE']._serialized_end=893
-  _globals['_GETLOGGINGSTATSREQUEST']._serialized_start=895
-  _globals['_GETLOGGINGSTATSREQUEST']._serialized_end=919
-  _globals['_GETLOGGINGSTATSRESPONSE']._serialized_start=922
-  _globals['_GETLOGGINGSTATSRESPONSE']._serialized_end=1156
-  _globals['_LOGGINGSERVICE']._serialized_start=1308
-  _globals['_LOGGINGSERVICE']._serialized_end=1601
+  _globals['_WRITELOGSREQUEST'].fields_by_name['records']._loaded_options = None
+  _globals['_WRITELOGSREQUEST'].fields_by_name['records']._serialized_options = b'\272H\010\222\001\005\010\001\020\350\007'
+  _globals['_TAILLOGSREQUEST'].fields_by_name['min_level']._loaded_options = None
+  _globals['_TAILLOGSREQUEST'].fields_by_name['min_level']._serialized_options = b'\272H\005\202\001\002\020\001'
+  _globals['_TAILLOGSREQUEST'].fields_by_name['last_n']._loaded_options = None
+  _globals['_TAILLOGSREQUEST'].fields_by_name['last_n']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LOGLEVEL']._serialized_start=1223
+  _globals['_LOGLEVEL']._serialized_end=1369
+  _globals['_LOGRECORD']._serialized_start=115
+  _globals['_LOGRECORD']._serialized_end=520
+  _globals['_LOGRECORD_FIELDSENTRY']._serialized_start=463
+  _globals['_LOGRECORD_FIELDSENTRY']._serialized_end=520
+  _globals['_WRITELOGSREQUEST']._serialized_start=522
+  _globals['_WRITELOGSREQUEST']._serialized_end=608
+  _globals['_WRITELOGSRESPONSE']._serialized_start=610
+  _globals['_WRITELOGSRESPONSE']._serialized_end=705
+  _globals['_TAILLOGSREQUEST']._serialized_start=708
+  _globals['_TAILLOGSREQUEST']._serialized_end=884
+  _globals['_TAILLOGSRESPONSE']._serialized_start=886
+  _globals['_TAILLOGSRESPONSE']._serialized_end=957
+  _globals['_GETLOGGINGSTATSREQUEST']._serialized_start=959
+  _globals['_GETLOGGINGSTATSREQUEST']._serialized_end=983
+  _globals['_GETLOGGINGSTATSRESPONSE']._serialized_start=986
+  _globals['_GETLOGGINGSTATSRESPONSE']._serialized_end=1220
+  _globals['_LOGGINGSERVICE']._serialized_start=1372
+  _globals['_LOGGINGSERVICE']._serialized_end=1665
 # @@protoc_insertion_point(module_scope)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amerch/store/v1/order.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x02\n\x05Order\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x17\n\x07user_id\x18\x02 \x01(\x05R\x06userId\x12\x1d\n\nproduct_id\x18\x03 \x01(\x05R\tproductId\x12\x1a\n\x08quantity\x18\x04 \x01(\x05R\x08quantity\x12*\n\x11total_price_cents\x18\x05 \x01(\x03R\x0ftotalPriceCents\x12\x33\n\x06status\x18\x06 \x01(\x0e\x32\x1b.merch.store.v1.OrderStatusR\x06status\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"g\n\x11PlaceOrderRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\x12\x1d\n\nproduct_id\x18\x02 \x01(\x05R\tproductId\x12\x1a\n\x08quantity\x18\x03 \x01(\x05R\x08quantity\"A\n\x12PlaceOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"E\n\x0fGetOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\x05R\x07orderId\x12\x17\n\x07user_id\x18\x02 \x01(\x05R\x06userId\"?\n\x10GetOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"h\n\x11ListOrdersRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"k\n\x12ListOrdersResponse\x12-\n\x06orders\x18\x01 \x03(\x0b\x32\x15.merch.store.v1.OrderR\x06orders\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n\x12UpdateOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\x05R\x07orderId\x12\x17\n\x07user_id\x18\x02 \x01(\x05R\x06userId\x12\x1f\n\x08quantity\x18\x03 \x01(\x05H\x00R\x08quantity\x88\x01\x01\x12\"\n\nproduct_id\x18\x04 \x01(\x05H\x01R\tproductId\x88\x01\x01\x42\x0b\n\t_quantityB\r\n\x0b_product_id\"B\n\x13UpdateOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"H\n\x12\x43\x61ncelOrderRequest\x12\x19\n\x08order_id\x18\x01 \x01(\x05R\x07orderId\x12\x17\n\x07user_id\x18\x02 \x01(\x05R\x06userId\"B\n\x13\x43\x61ncelOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order*`\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x02\x32\xb7\x03\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.merch.store.v1.PlaceOrderRequest\x1a\".merch.store.v1.PlaceOrderResponse\x12M\n\x08GetOrder\x12\x1f.merch.store.v1.GetOrderRequest\x1a .merch.store.v1.GetOrderResponse\x12S\n\nListOrders\x12!.merch.store.v1.ListOrdersRequest\x1a\".merch.store.v1.ListOrdersResponse\x12V\n\x0bUpdateOrder\x12\".merch.store.v1.UpdateOrderRequest\x1a#.merch.store.v1.UpdateOrderResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".merch.store.v1.CancelOrderRequest\x1a#.merch.store.v1.CancelOrderResponseB\xbf\x01\n\x12\x63om.merch.store.v1B\nOrderProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amerch/store/v1/order.proto\x12\x0emerch.store.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x02\n\x05Order\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x17\n\x07user_id\x18\x02 \x01(\x05R\x06userId\x12\x1d\n\nproduct_id\x18\x03 \x01(\x05R\tproductId\x12\x1a\n\x08quantity\x18\x04 \x01(\x05R\x08quantity\x12*\n\x11total_price_cents\x18\x05 \x01(\x03R\x0ftotalPriceCents\x12\x33\n\x06status\x18\x06 \x01(\x0e\x32\x1b.merch.store.v1.OrderStatusR\x06status\x12;\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\x8d\x01\n\x11PlaceOrderRequest\x12#\n\x07user_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x06userId\x12)\n\nproduct_id\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\tproductId\x12(\n\x08quantity\x18\x03 \x01(\x05\x42\x0c\xbaH\t\x1a\x04\x18\x03(\x01\xc8\x01\x01R\x08quantity\"A\n\x12PlaceOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"Z\n\x0fGetOrderRequest\x12%\n\x08order_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x07orderId\x12 \n\x07user_id\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x06userId\"?\n\x10GetOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"\x89\x01\n\x11ListOrdersRequest\x12#\n\x07user_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x06userId\x12\'\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00R\x08pageSize\x12&\n\npage_token\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x14R\tpageToken\"k\n\x12ListOrdersResponse\x12-\n\x06orders\x18\x01 \x03(\x0b\x32\x15.merch.store.v1.OrderR\x06orders\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd2\x01\n\x12UpdateOrderRequest\x12%\n\x08order_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x07orderId\x12 \n\x07user_id\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x06userId\x12*\n\x08quantity\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x03(\x01H\x00R\x08quantity\x88\x01\x01\x12+\n\nproduct_id\x18\x04 \x01(\x05\x42\x07\xbaH\x04\x1a\x02 \x00H\x01R\tproductId\x88\x01\x01\x42\x0b\n\t_quantityB\r\n\x0b_product_id\"B\n\x13UpdateOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order\"]\n\x12\x43\x61ncelOrderRequest\x12%\n\x08order_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x07orderId\x12 \n\x07user_id\x18\x02 \x01(\x05\x42\x07\xbaH\x04\x1a\x02(\x00R\x06userId\"B\n\x13\x43\x61ncelOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x15.merch.store.v1.OrderR\x05order*`\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x02\x32\xb7\x03\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.merch.store.v1.PlaceOrderRequest\x1a\".merch.store.v1.PlaceOrderResponse\x12M\n\x08GetOrder\x12\x1f.merch.store.v1.GetOrderRequest\x1a .merch.store.v1.GetOrderResponse\x12S\n\nListOrders\x12!.merch.store.v1.ListOrdersRequest\x1a\".merch.store.v1.ListOrdersResponse\x12V\n\x0bUpdateOrder\x12\".merch.store.v1.UpdateOrderRequest\x1a#.merch.store.v1.UpdateOrderResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".merch.store.v1.CancelOrderRequest\x1a#.merch.store.v1.CancelOrderResponseB\xbf\x01\n\x12\x63om.merch.store.v1B\nOrderProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,30 +34,58 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'merch.store.v1.order_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.merch.store.v1B\nOrderProtoP\001ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\242\002\003MSX\252\002\016Merch.Store.V1\312\002\016Merch\\Store\\V1\342\002\032Merch\\Store\\V1\\GPBMetadata\352\002\020Merch::Store::V1'
-  _globals['_ORDERSTATUS']._serialized_start=1313
-  _globals['_ORDERSTATUS']._serialized_end=1409
-  _globals['_ORDER']._serialized_start=80
-  _globals['_ORDER']._serialized_end=406
-  _globals['_PLACEORDERREQUEST']._serialized_start=408
-  _globals['_PLACEORDERREQUEST']._serialized_end=511
-  _globals['_PLACEORDERRESPONSE']._serialized_start=513
-  _globals['_PLACEORDERRESPONSE']._serialized_end=578
-  _globals['_GETORDERREQUEST']._serialized_start=580
-  _globals['_GETORDERREQUEST']._serialized_end=649
-  _globals['_GETORDERRESPONSE']._serialized_start=651
-  _globals['_GETORDERRESPONSE']._serialized_end=714
-  _globals['_LISTORDERSREQUEST']._serialized_start=716
-  _globals['_LISTORDERSREQUEST']._serialized_end=820
-  _globals['_LISTORDERSRESPONSE']._serialized_start=822
-  _globals['_LISTORDERSRESPONSE']._serialized_end=929
-  _globals['_UPDATEORDERREQUEST']._serialized_start=932
-  _globals['_UPDATEORDERREQUEST']._serialized_end=1101
-  _globals['_UPDATEORDERRESPONSE']._serialized_start=1103
-  _globals['_UPDATEORDERRESPONSE']._serialized_end=1169
-  _globals['_CANCELORDERREQUEST']._serialized_start=1171
-  _globals['_CANCELORDERREQUEST']._serialized_end=1243
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1245
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1311
-  _globals['_ORDERSERVICE']._serialized_start=1412
-  _globals['_ORDERSERVICE']._serialized_end=1851
+  _globals['_PLACEORDERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_PLACEORDERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_PLACEORDERREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_PLACEORDERREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_PLACEORDERREQUEST'].fields_by_name['quantity']._loaded_options = None
+  _globals['_PLACEORDERREQUEST'].fields_by_name['quantity']._serialized_options = b'\272H\t\032\004\030\003(\001\310\001\001'
+  _globals['_GETORDERREQUEST'].fields_by_name['order_id']._loaded_options = None
+  _globals['_GETORDERREQUEST'].fields_by_name['order_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_GETORDERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_GETORDERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTORDERSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\004r\002\030\024'
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['order_id']._loaded_options = None
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['order_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['quantity']._loaded_options = None
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['quantity']._serialized_options = b'\272H\006\032\004\030\003(\001'
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_UPDATEORDERREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\004\032\002 \000'
+  _globals['_CANCELORDERREQUEST'].fields_by_name['order_id']._loaded_options = None
+  _globals['_CANCELORDERREQUEST'].fields_by_name['order_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_CANCELORDERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_CANCELORDERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\004\032\002(\000'
+  _globals['_ORDERSTATUS']._serialized_start=1498
+  _globals['_ORDERSTATUS']._serialized_end=1594
+  _globals['_ORDER']._serialized_start=109
+  _globals['_ORDER']._serialized_end=435
+  _globals['_PLACEORDERREQUEST']._serialized_start=438
+  _globals['_PLACEORDERREQUEST']._serialized_end=579
+  _globals['_PLACEORDERRESPONSE']._serialized_start=581
+  _globals['_PLACEORDERRESPONSE']._serialized_end=646
+  _globals['_GETORDERREQUEST']._serialized_start=648
+  _globals['_GETORDERREQUEST']._serialized_end=738
+  _globals['_GETORDERRESPONSE']._serialized_start=740
+  _globals['_GETORDERRESPONSE']._serialized_end=803
+  _globals['_LISTORDERSREQUEST']._serialized_start=806
+  _globals['_LISTORDERSREQUEST']._serialized_end=943
+  _globals['_LISTORDERSRESPONSE']._serialized_start=945
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1052
+  _globals['_UPDATEORDERREQUEST']._serialized_start=1055
+  _globals['_UPDATEORDERREQUEST']._serialized_end=1265
+  _globals['_UPDATEORDERRESPONSE']._serialized_start=1267
+  _globals['_UPDATEORDERRESPONSE']._serialized_end=1333
+  _globals['_CANCELORDERREQUEST']._serialized_start=1335
+  _globals['_CANCELORDERREQUEST']._serialized_end=1428
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1430
+  _globals['_CANCELORDERRESPONSE']._serialized_end=1496
+  _globals['_ORDERSERVICE']._serialized_start=1597
+  _globals['_ORDERSERVICE']._serialized_end=2036
 # @@protoc_insertion_point(module_scope)

@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmerch/store/v1/product.proto\x12\x0emerch.store.v1\"\xba\x01\n\x07Product\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x63\x61tegory\x18\x04 \x01(\tR\x08\x63\x61tegory\x12\x1f\n\x0bprice_cents\x18\x05 \x01(\x03R\npriceCents\x12\x16\n\x06slogan\x18\x06 \x01(\tR\x06slogan\x12\x14\n\x05stock\x18\x07 \x01(\x05R\x05stock\"2\n\x11GetProductRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\x05R\tproductId\"G\n\x12GetProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"m\n\x13ListProductsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1a\n\x08\x63\x61tegory\x18\x03 \x01(\tR\x08\x63\x61tegory\"s\n\x14ListProductsResponse\x12\x33\n\x08products\x18\x01 \x03(\x0b\x32\x17.merch.store.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb7\x01\n\x14\x43reateProductRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x63\x61tegory\x18\x03 \x01(\tR\x08\x63\x61tegory\x12\x1f\n\x0bprice_cents\x18\x04 \x01(\x03R\npriceCents\x12\x16\n\x06slogan\x18\x05 \x01(\tR\x06slogan\x12\x14\n\x05stock\x18\x06 \x01(\x05R\x05stock\"J\n\x15\x43reateProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"\xbf\x02\n\x14UpdateProductRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\x05R\tproductId\x12\x17\n\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01R\x0b\x64\x65scription\x88\x01\x01\x12\x1f\n\x08\x63\x61tegory\x18\x04 \x01(\tH\x02R\x08\x63\x61tegory\x88\x01\x01\x12$\n\x0bprice_cents\x18\x05 \x01(\x03H\x03R\npriceCents\x88\x01\x01\x12\x1b\n\x06slogan\x18\x06 \x01(\tH\x04R\x06slogan\x88\x01\x01\x12\x19\n\x05stock\x18\x07 \x01(\x05H\x05R\x05stock\x88\x01\x01\x42\x07\n\x05_nameB\x0e\n\x0c_descriptionB\x0b\n\t_categoryB\x0e\n\x0c_price_centsB\t\n\x07_sloganB\x08\n\x06_stock\"J\n\x15UpdateProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"5\n\x14\x44\x65leteProductRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\x05R\tproductId\"J\n\x15\x44\x65leteProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product2\xda\x03\n\x0eProductService\x12S\n\nGetProduct\x12!.merch.store.v1.GetProductRequest\x1a\".merch.store.v1.GetProductResponse\x12Y\n\x0cListProducts\x12#.merch.store.v1.ListProductsRequest\x1a$.merch.store.v1.ListProductsResponse\x12\\\n\rCreateProduct\x12$.merch.store.v1.CreateProductRequest\x1a%.merch.store.v1.CreateProductResponse\x12\\\n\rUpdateProduct\x12$.merch.store.v1.UpdateProductRequest\x1a%.merch.store.v1.UpdateProductResponse\x12\\\n\rDeleteProduct\x12$.merch.store.v1.DeleteProductRequest\x1a%.merch.store.v1.DeleteProductResponseB\xc1\x01\n\x12\x63om.merch.store.v1B\x0cProductProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmerch/store/v1/product.proto\x12\x0emerch.store.v1\x1a\x1b\x62uf/validate/validate.proto\"\xba\x01\n\x07Product\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n\x04name\x18\x02 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x63\x61tegory\x18\x04 \x01(\tR\x08\x63\x61tegory\x12\x1f\n\x0bprice_cents\x18\x05 \x01(\x03R\npriceCents\x12\x16\n\x06slogan\x18\x06 \x01(\tR\x06slogan\x12\x14\n\x05stock\x18\x07 \x01(\x05R\x05stock\">\n\x11GetProductRequest\x12)\n\nproduct_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\tproductId\"G\n\x12GetProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"\x8b\x01\n\x13ListProductsRequest\x12\'\n\tpage_size\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00R\x08pageSize\x12&\n\npage_token\x18\x02 \x01(\tB\x07\xbaH\x04r\x02\x18\x14R\tpageToken\x12#\n\x08\x63\x61tegory\x18\x03 \x01(\tB\x07\xbaH\x04r\x02\x18\x32R\x08\x63\x61tegory\"s\n\x14ListProductsResponse\x12\x33\n\x08products\x18\x01 \x03(\x0b\x32\x17.merch.store.v1.ProductR\x08products\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe4\x06\n\x14\x43reateProductRequest\x12\xc9\x01\n\x04name\x18\x01 \x01(\tB\xb4\x01\xbaH\xb0\x01r\x02\x18\x64\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\xc8\x01\x01R\x04name\x12\xca\x01\n\x0b\x64\x65scription\x18\x02 \x01(\tB\xa7\x01\xbaH\xa3\x01r\x03\x18\xe8\x07\xba\x01\x9a\x01\n\"no_control_characters_but_newlines\x12@must not contain control characters other than newlines and tabs\x1a\x32this.matches(r\'^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$\')R\x0b\x64\x65scription\x12\xd1\x01\n\x08\x63\x61tegory\x18\x03 \x01(\tB\xb4\x01\xbaH\xb0\x01r\x02\x18\x32\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\xc8\x01\x01R\x08\x63\x61tegory\x12-\n\x0bprice_cents\x18\x04 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\xff\xc1\xd7/(\x00R\npriceCents\x12\x8a\x01\n\x06slogan\x18\x05 \x01(\tBr\xbaHor\x03\x18\xc8\x01\xba\x01g\n\x15no_control_characters\x12#must not contain control characters\x1a)this.matches(r\'^[^\\x00-\\x1f\\x7f-\\x9f]*$\')R\x06slogan\x12#\n\x05stock\x18\x06 \x01(\x05\x42\r\xbaH\n\x1a\x08\x18\x80\x94\xeb\xdc\x03(\x00R\x05stock\"J\n\x15\x43reateProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"\xf6\x07\n\x14UpdateProductRequest\x12)\n\nproduct_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\tproductId\x12\xcd\x01\n\x04name\x18\x02 \x01(\tB\xb3\x01\xbaH\xaf\x01r\x04\x10\x01\x18\x64\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')H\x00R\x04name\x88\x01\x01\x12\xcf\x01\n\x0b\x64\x65scription\x18\x03 \x01(\tB\xa7\x01\xbaH\xa3\x01r\x03\x18\xe8\x07\xba\x01\x9a\x01\n\"no_control_characters_but_newlines\x12@must not contain control characters other than newlines and tabs\x1a\x32this.matches(r\'^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$\')H\x01R\x0b\x64\x65scription\x88\x01\x01\x12\xd5\x01\n\x08\x63\x61tegory\x18\x04 \x01(\tB\xb3\x01\xbaH\xaf\x01r\x04\x10\x01\x18\x32\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')H\x02R\x08\x63\x61tegory\x88\x01\x01\x12\x32\n\x0bprice_cents\x18\x05 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\xff\xc1\xd7/(\x00H\x03R\npriceCents\x88\x01\x01\x12\x8f\x01\n\x06slogan\x18\x06 \x01(\tBr\xbaHor\x03\x18\xc8\x01\xba\x01g\n\x15no_control_characters\x12#must not contain control characters\x1a)this.matches(r\'^[^\\x00-\\x1f\\x7f-\\x9f]*$\')H\x04R\x06slogan\x88\x01\x01\x12(\n\x05stock\x18\x07 \x01(\x05\x42\r\xbaH\n\x1a\x08\x18\x80\x94\xeb\xdc\x03(\x00H\x05R\x05stock\x88\x01\x01\x42\x07\n\x05_nameB\x0e\n\x0c_descriptionB\x0b\n\t_categoryB\x0e\n\x0c_price_centsB\t\n\x07_sloganB\x08\n\x06_stock\"J\n\x15UpdateProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product\"A\n\x14\x44\x65leteProductRequest\x12)\n\nproduct_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\tproductId\"J\n\x15\x44\x65leteProductResponse\x12\x31\n\x07product\x18\x01 \x01(\x0b\x32\x17.merch.store.v1.ProductR\x07product2\xda\x03\n\x0eProductService\x12S\n\nGetProduct\x12!.merch.store.v1.GetProductRequest\x1a\".merch.store.v1.GetProductResponse\x12Y\n\x0cListProducts\x12#.merch.store.v1.ListProductsRequest\x1a$.merch.store.v1.ListProductsResponse\x12\\\n\rCreateProduct\x12$.merch.store.v1.CreateProductRequest\x1a%.merch.store.v1.CreateProductResponse\x12\\\n\rUpdateProduct\x12$.merch.store.v1.UpdateProductRequest\x1a%.merch.store.v1.UpdateProductResponse\x12\\\n\rDeleteProduct\x12$.merch.store.v1.DeleteProductRequest\x1a%.merch.store.v1.DeleteProductResponseB\xc1\x01\n\x12\x63om.merch.store.v1B\x0cProductProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,28 +33,64 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'merch.store.v1.product_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.merch.store.v1B\014ProductProtoP\001ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\242\002\003MSX\252\002\016Merch.Store.V1\312\002\016Merch\\Store\\V1\342\002\032Merch\\Store\\V1\\GPBMetadata\352\002\020Merch::Store::V1'
-  _globals['_PRODUCT']._serialized_start=49
-  _globals['_PRODUCT']._serialized_end=235
-  _globals['_GETPRODUCTREQUEST']._serialized_start=237
-  _globals['_GETPRODUCTREQUEST']._serialized_end=287
-  _globals['_GETPRODUCTRESPONSE']._serialized_start=289
-  _globals['_GETPRODUCTRESPONSE']._serialized_end=360
-  _globals['_LISTPRODUCTSREQUEST']._serialized_start=362
-  _globals['_LISTPRODUCTSREQUEST']._serialized_end=471
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=473
-  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=588
-  _globals['_CREATEPRODUCTREQUEST']._serialized_start=591
-  _globals['_CREATEPRODUCTREQUEST']._serialized_end=774
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=776
-  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=850
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=853
-  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=1172
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=1174
-  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=1248
-  _globals['_DELETEPRODUCTREQUEST']._serialized_start=1250
-  _globals['_DELETEPRODUCTREQUEST']._serialized_end=1303
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=1305
-  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=1379
-  _globals['_PRODUCTSERVICE']._serialized_start=1382
-  _globals['_PRODUCTSERVICE']._serialized_end=1856
+  _globals['_GETPRODUCTREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_GETPRODUCTREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\272H\004r\002\030\024'
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['category']._loaded_options = None
+  _globals['_LISTPRODUCTSREQUEST'].fields_by_name['category']._serialized_options = b'\272H\004r\002\0302'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['name']._serialized_options = b'\272H\260\001r\002\030d\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\310\001\001'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['description']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['description']._serialized_options = b'\272H\243\001r\003\030\350\007\272\001\232\001\n\"no_control_characters_but_newlines\022@must not contain control characters other than newlines and tabs\0322this.matches(r\'^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$\')'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['category']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['category']._serialized_options = b'\272H\260\001r\002\0302\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\310\001\001'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['price_cents']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['price_cents']._serialized_options = b'\272H\t\"\007\030\377\301\327/(\000'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['slogan']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['slogan']._serialized_options = b'\272Hor\003\030\310\001\272\001g\n\025no_control_characters\022#must not contain control characters\032)this.matches(r\'^[^\\x00-\\x1f\\x7f-\\x9f]*$\')'
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['stock']._loaded_options = None
+  _globals['_CREATEPRODUCTREQUEST'].fields_by_name['stock']._serialized_options = b'\272H\n\032\010\030\200\224\353\334\003(\000'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['name']._serialized_options = b'\272H\257\001r\004\020\001\030d\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['description']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['description']._serialized_options = b'\272H\243\001r\003\030\350\007\272\001\232\001\n\"no_control_characters_but_newlines\022@must not contain control characters other than newlines and tabs\0322this.matches(r\'^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$\')'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['category']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['category']._serialized_options = b'\272H\257\001r\004\020\001\0302\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['price_cents']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['price_cents']._serialized_options = b'\272H\t\"\007\030\377\301\327/(\000'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['slogan']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['slogan']._serialized_options = b'\272Hor\003\030\310\001\272\001g\n\025no_control_characters\022#must not contain control characters\032)this.matches(r\'^[^\\x00-\\x1f\\x7f-\\x9f]*$\')'
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['stock']._loaded_options = None
+  _globals['_UPDATEPRODUCTREQUEST'].fields_by_name['stock']._serialized_options = b'\272H\n\032\010\030\200\224\353\334\003(\000'
+  _globals['_DELETEPRODUCTREQUEST'].fields_by_name['product_id']._loaded_options = None
+  _globals['_DELETEPRODUCTREQUEST'].fields_by_name['product_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_PRODUCT']._serialized_start=78
+  _globals['_PRODUCT']._serialized_end=264
+  _globals['_GETPRODUCTREQUEST']._serialized_start=266
+  _globals['_GETPRODUCTREQUEST']._serialized_end=328
+  _globals['_GETPRODUCTRESPONSE']._serialized_start=330
+  _globals['_GETPRODUCTRESPONSE']._serialized_end=401
+  _globals['_LISTPRODUCTSREQUEST']._serialized_start=404
+  _globals['_LISTPRODUCTSREQUEST']._serialized_end=543
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_start=545
+  _globals['_LISTPRODUCTSRESPONSE']._serialized_end=660
+  _globals['_CREATEPRODUCTREQUEST']._serialized_start=663
+  _globals['_CREATEPRODUCTREQUEST']._serialized_end=1531
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_start=1533
+  _globals['_CREATEPRODUCTRESPONSE']._serialized_end=1607
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_start=1610
+  _globals['_UPDATEPRODUCTREQUEST']._serialized_end=2624
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_start=2626
+  _globals['_UPDATEPRODUCTRESPONSE']._serialized_end=2700
+  _globals['_DELETEPRODUCTREQUEST']._serialized_start=2702
+  _globals['_DELETEPRODUCTREQUEST']._serialized_end=2767
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_start=2769
+  _globals['_DELETEPRODUCTRESPONSE']._serialized_end=2843
+  _globals['_PRODUCTSERVICE']._serialized_start=2846
+  _globals['_PRODUCTSERVICE']._serialized_end=3320
 # @@protoc_insertion_point(module_scope)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\x04User\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x03 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x04 \x01(\tR\x05\x65mail\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12#\n\rtoken_version\x18\x08 \x01(\x05R\x0ctokenVersion\"s\n\x11\x43reateUserRequest\x12\x10\n\x03sid\x18\x01 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x02 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x03 \x01(\tR\x05\x65mail\x12\x1a\n\x08password\x18\x04 \x01(\tR\x08password\">\n\x12\x43reateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\")\n\x0eGetUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\";\n\x0fGetUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"\x91\x02\n\x11UpdateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\x12\x15\n\x03sid\x18\x02 \x01(\tH\x00R\x03sid\x88\x01\x01\x12\x1f\n\x08username\x18\x03 \x01(\tH\x01R\x08username\x88\x01\x01\x12\x19\n\x05\x65mail\x18\x04 \x01(\tH\x02R\x05\x65mail\x88\x01\x01\x12\x1f\n\x08password\x18\x05 \x01(\tH\x03R\x08password\x88\x01\x01\x12.\n\x10\x63urrent_password\x18\x06 \x01(\tH\x04R\x0f\x63urrentPassword\x88\x01\x01\x42\x06\n\x04_sidB\x0b\n\t_usernameB\x08\n\x06_emailB\x0b\n\t_passwordB\x13\n\x11_current_password\">\n\x12UpdateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"0\n\x15\x44\x65\x61\x63tivateUserRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x05R\x06userId\"B\n\x16\x44\x65\x61\x63tivateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"Q\n\x17\x41uthenticateUserRequest\x12\x1a\n\x08username\x18\x01 \x01(\tR\x08username\x12\x1a\n\x08password\x18\x02 \x01(\tR\x08password\"D\n\x18\x41uthenticateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user2\xcb\x03\n\x0bUserService\x12S\n\nCreateUser\x12!.merch.store.v1.CreateUserRequest\x1a\".merch.store.v1.CreateUserResponse\x12J\n\x07GetUser\x12\x1e.merch.store.v1.GetUserRequest\x1a\x1f.merch.store.v1.GetUserResponse\x12S\n\nUpdateUser\x12!.merch.store.v1.UpdateUserRequest\x1a\".merch.store.v1.UpdateUserResponse\x12_\n\x0e\x44\x65\x61\x63tivateUser\x12%.merch.store.v1.DeactivateUserRequest\x1a&.merch.store.v1.DeactivateUserResponse\x12\x65\n\x10\x41uthenticateUser\x12\'.merch.store.v1.AuthenticateUserRequest\x1a(.merch.store.v1.AuthenticateUserResponseB\xbe\x01\n\x12\x63om.merch.store.v1B\tUserProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19merch/store/v1/user.proto\x12\x0emerch.store.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x02\n\x04User\x12\x0e\n\x02id\x18\x01 \x01(\x05R\x02id\x12\x10\n\x03sid\x18\x02 \x01(\tR\x03sid\x12\x1a\n\x08username\x18\x03 \x01(\tR\x08username\x12\x14\n\x05\x65mail\x18\x04 \x01(\tR\x05\x65mail\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12#\n\rtoken_version\x18\x08 \x01(\x05R\x0ctokenVersion\"\xd2\x05\n\x11\x43reateUserRequest\x12\xc7\x01\n\x03sid\x18\x01 \x01(\tB\xb4\x01\xbaH\xb0\x01r\x02\x18\x14\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\xc8\x01\x01R\x03sid\x12\xd1\x01\n\x08username\x18\x02 \x01(\tB\xb4\x01\xbaH\xb0\x01r\x02\x18\x32\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\xc8\x01\x01R\x08username\x12\xab\x01\n\x05\x65mail\x18\x03 \x01(\tB\x94\x01\xbaH\x90\x01r\x05\x10\x03\x18\xfe\x01\xba\x01\x82\x01\n\remail_address\x12.must be an email address like name@example.com\x1a\x41this.matches(r\'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$\')\xc8\x01\x01R\x05\x65mail\x12q\n\x08password\x18\x04 \x01(\tBU\xbaHRr\x04 \x08(H\xba\x01\x46\n\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r\'^[^\\x00]*$\')\xc8\x01\x01R\x08password\">\n\x12\x43reateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"5\n\x0eGetUserRequest\x12#\n\x07user_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x06userId\";\n\x0fGetUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"\xfd\x06\n\x11UpdateUserRequest\x12#\n\x07user_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x06userId\x12\xcb\x01\n\x03sid\x18\x02 \x01(\tB\xb3\x01\xbaH\xaf\x01r\x04\x10\x01\x18\x14\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')H\x00R\x03sid\x88\x01\x01\x12\xd5\x01\n\x08username\x18\x03 \x01(\tB\xb3\x01\xbaH\xaf\x01r\x04\x10\x01\x18\x32\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')H\x01R\x08username\x88\x01\x01\x12\xad\x01\n\x05\x65mail\x18\x04 \x01(\tB\x91\x01\xbaH\x8d\x01r\x05\x10\x03\x18\xfe\x01\xba\x01\x82\x01\n\remail_address\x12.must be an email address like name@example.com\x1a\x41this.matches(r\'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$\')H\x02R\x05\x65mail\x88\x01\x01\x12s\n\x08password\x18\x05 \x01(\tBR\xbaHOr\x04 \x08(H\xba\x01\x46\n\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r\'^[^\\x00]*$\')H\x03R\x08password\x88\x01\x01\x12\x37\n\x10\x63urrent_password\x18\x06 \x01(\tB\x07\xbaH\x04r\x02(HH\x04R\x0f\x63urrentPassword\x88\x01\x01\x42\x06\n\x04_sidB\x0b\n\t_usernameB\x08\n\x06_emailB\x0b\n\t_passwordB\x13\n\x11_current_password\">\n\x12UpdateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"<\n\x15\x44\x65\x61\x63tivateUserRequest\x12#\n\x07user_id\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x02 \x00\xc8\x01\x01R\x06userId\"B\n\x16\x44\x65\x61\x63tivateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user\"\x95\x02\n\x17\x41uthenticateUserRequest\x12\xd1\x01\n\x08username\x18\x01 \x01(\tB\xb4\x01\xbaH\xb0\x01r\x02\x18\x32\xba\x01\xa5\x01\n\x0cvisible_text\x12:must contain a visible character and no control characters\x1aYthis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\xc8\x01\x01R\x08username\x12&\n\x08password\x18\x02 \x01(\tB\n\xbaH\x07r\x02(H\xc8\x01\x01R\x08password\"D\n\x18\x41uthenticateUserResponse\x12(\n\x04user\x18\x01 \x01(\x0b\x32\x14.merch.store.v1.UserR\x04user2\xcb\x03\n\x0bUserService\x12S\n\nCreateUser\x12!.merch.store.v1.CreateUserRequest\x1a\".merch.store.v1.CreateUserResponse\x12J\n\x07GetUser\x12\x1e.merch.store.v1.GetUserRequest\x1a\x1f.merch.store.v1.GetUserResponse\x12S\n\nUpdateUser\x12!.merch.store.v1.UpdateUserRequest\x1a\".merch.store.v1.UpdateUserResponse\x12_\n\x0e\x44\x65\x61\x63tivateUser\x12%.merch.store.v1.DeactivateUserRequest\x1a&.merch.store.v1.DeactivateUserResponse\x12\x65\n\x10\x41uthenticateUser\x12\'.merch.store.v1.AuthenticateUserRequest\x1a(.merch.store.v1.AuthenticateUserResponseB\xbe\x01\n\x12\x63om.merch.store.v1B\tUserProtoP\x01ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\xa2\x02\x03MSX\xaa\x02\x0eMerch.Store.V1\xca\x02\x0eMerch\\Store\\V1\xe2\x02\x1aMerch\\Store\\V1\\GPBMetadata\xea\x02\x10Merch::Store::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +34,56 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'merch.store.v1.user_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\022com.merch.store.v1B\tUserProtoP\001ZCgithub.com/sustech-merch/store/go_client/gen/merch/store/v1;storev1\242\002\003MSX\252\002\016Merch.Store.V1\312\002\016Merch\\Store\\V1\342\002\032Merch\\Store\\V1\\GPBMetadata\352\002\020Merch::Store::V1'
-  _globals['_USER']._serialized_start=79
-  _globals['_USER']._serialized_end=352
-  _globals['_CREATEUSERREQUEST']._serialized_start=354
-  _globals['_CREATEUSERREQUEST']._serialized_end=469
-  _globals['_CREATEUSERRESPONSE']._serialized_start=471
-  _globals['_CREATEUSERRESPONSE']._serialized_end=533
-  _globals['_GETUSERREQUEST']._serialized_start=535
-  _globals['_GETUSERREQUEST']._serialized_end=576
-  _globals['_GETUSERRESPONSE']._serialized_start=578
-  _globals['_GETUSERRESPONSE']._serialized_end=637
-  _globals['_UPDATEUSERREQUEST']._serialized_start=640
-  _globals['_UPDATEUSERREQUEST']._serialized_end=913
-  _globals['_UPDATEUSERRESPONSE']._serialized_start=915
-  _globals['_UPDATEUSERRESPONSE']._serialized_end=977
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=979
-  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=1027
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=1029
-  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=1095
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=1097
-  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=1178
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=1180
-  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=1248
-  _globals['_USERSERVICE']._serialized_start=1251
-  _globals['_USERSERVICE']._serialized_end=1710
+  _globals['_CREATEUSERREQUEST'].fields_by_name['sid']._loaded_options = None
+  _globals['_CREATEUSERREQUEST'].fields_by_name['sid']._serialized_options = b'\272H\260\001r\002\030\024\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\310\001\001'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['username']._loaded_options = None
+  _globals['_CREATEUSERREQUEST'].fields_by_name['username']._serialized_options = b'\272H\260\001r\002\0302\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\310\001\001'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_CREATEUSERREQUEST'].fields_by_name['email']._serialized_options = b'\272H\220\001r\005\020\003\030\376\001\272\001\202\001\n\remail_address\022.must be an email address like name@example.com\032Athis.matches(r\'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$\')\310\001\001'
+  _globals['_CREATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_CREATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\272HRr\004 \010(H\272\001F\n\006no_nul\022\037must not contain NUL characters\032\033this.matches(r\'^[^\\x00]*$\')\310\001\001'
+  _globals['_GETUSERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_GETUSERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['sid']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['sid']._serialized_options = b'\272H\257\001r\004\020\001\030\024\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['username']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['username']._serialized_options = b'\272H\257\001r\004\020\001\0302\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['email']._serialized_options = b'\272H\215\001r\005\020\003\030\376\001\272\001\202\001\n\remail_address\022.must be an email address like name@example.com\032Athis.matches(r\'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$\')'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\272HOr\004 \010(H\272\001F\n\006no_nul\022\037must not contain NUL characters\032\033this.matches(r\'^[^\\x00]*$\')'
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_UPDATEUSERREQUEST'].fields_by_name['current_password']._serialized_options = b'\272H\004r\002(H'
+  _globals['_DEACTIVATEUSERREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_DEACTIVATEUSERREQUEST'].fields_by_name['user_id']._serialized_options = b'\272H\007\032\002 \000\310\001\001'
+  _globals['_AUTHENTICATEUSERREQUEST'].fields_by_name['username']._loaded_options = None
+  _globals['_AUTHENTICATEUSERREQUEST'].fields_by_name['username']._serialized_options = b'\272H\260\001r\002\0302\272\001\245\001\n\014visible_text\022:must contain a visible character and no control characters\032Ythis.matches(r\'^([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?$\')\310\001\001'
+  _globals['_AUTHENTICATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_AUTHENTICATEUSERREQUEST'].fields_by_name['password']._serialized_options = b'\272H\007r\002(H\310\001\001'
+  _globals['_USER']._serialized_start=108
+  _globals['_USER']._serialized_end=381
+  _globals['_CREATEUSERREQUEST']._serialized_start=384
+  _globals['_CREATEUSERREQUEST']._serialized_end=1106
+  _globals['_CREATEUSERRESPONSE']._serialized_start=1108
+  _globals['_CREATEUSERRESPONSE']._serialized_end=1170
+  _globals['_GETUSERREQUEST']._serialized_start=1172
+  _globals['_GETUSERREQUEST']._serialized_end=1225
+  _globals['_GETUSERRESPONSE']._serialized_start=1227
+  _globals['_GETUSERRESPONSE']._serialized_end=1286
+  _globals['_UPDATEUSERREQUEST']._serialized_start=1289
+  _globals['_UPDATEUSERREQUEST']._serialized_end=2182
+  _globals['_UPDATEUSERRESPONSE']._serialized_start=2184
+  _globals['_UPDATEUSERRESPONSE']._serialized_end=2246
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_start=2248
+  _globals['_DEACTIVATEUSERREQUEST']._serialized_end=2308
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_start=2310
+  _globals['_DEACTIVATEUSERRESPONSE']._serialized_end=2376
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_start=2379
+  _globals['_AUTHENTICATEUSERREQUEST']._serialized_end=2656
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_start=2658
+  _globals['_AUTHENTICATEUSERRESPONSE']._serialized_end=2726
+  _globals['_USERSERVICE']._serialized_start=2729
+  _globals['_USERSERVICE']._serialized_end=3188
 # @@protoc_insertion_point(module_scope)
