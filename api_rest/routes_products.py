@@ -14,18 +14,18 @@ def install(app: Bottle, deps) -> None:
 
     @app.get("/products")
     def list_products():
-        caller.authenticate(deps)
+        ctx = caller.authenticate(deps)
         query = request.query
         message = caller.valid(product_pb2.ListProductsRequest(
             page_size=query_int(query, "page_size", default=0),
             page_token=query_text(query, "page_token"),
             category=query_text(query, "category"),
         ))
-        reply = products.ListProducts(message, caller.context())
+        reply = products.ListProducts(message, ctx)
         return {"products": [views.product(p) for p in reply.products], "next_page_token": reply.next_page_token}
 
     @app.get("/products/<product_id>")
     def get_product(product_id: str):
-        caller.authenticate(deps)
+        ctx = caller.authenticate(deps)
         message = caller.valid(product_pb2.GetProductRequest(product_id=whole_number("product_id", product_id)))
-        return views.product(products.GetProduct(message, caller.context()).product)
+        return views.product(products.GetProduct(message, ctx).product)

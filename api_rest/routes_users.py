@@ -57,18 +57,19 @@ def install(app: Bottle, deps) -> None:
     @app.get("/users/<user_id>")
     @app.get("/get-user")
     def get_user(user_id: str | None = None):
-        return views.user(caller.authenticate(deps))  # the ownership rule has checked any user_id
+        ctx = caller.authenticate(deps)  # the ownership rule has checked any user_id
+        return views.user(users.GetUser(user_pb2.GetUserRequest(user_id=ctx.user_id), ctx).user)
 
     @app.patch("/users/<user_id>")
     @app.put("/update-user")
     def update(user_id: str | None = None) -> dict:
-        user = caller.authenticate(deps)
-        message = caller.message(bodies.UPDATE_USER, user_id=user.id)
-        return views.user(users.UpdateUser(message, caller.context()).user)
+        ctx = caller.authenticate(deps)
+        message = caller.message(bodies.UPDATE_USER, user_id=ctx.user_id)
+        return views.user(users.UpdateUser(message, ctx).user)
 
     @app.delete("/users/<user_id>")
     @app.delete("/deactivate-user")
     def deactivate(user_id: str | None = None) -> dict:
-        user = caller.authenticate(deps)
-        message = caller.message(bodies.SEED_USER_REF, required=False, user_id=user.id)
-        return views.user(users.DeactivateUser(message, caller.context()).user)
+        ctx = caller.authenticate(deps)
+        message = caller.message(bodies.SEED_USER_REF, required=False, user_id=ctx.user_id)
+        return views.user(users.DeactivateUser(message, ctx).user)
