@@ -60,7 +60,7 @@ class Run:
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory) -> pathlib.Path:
     root = tmp_path_factory.mktemp("make-run") / "repo"
-    for name in ("py_server", "api_rest", "scripts", "proto", "docs"):
+    for name in ("harness", "py_server", "api_rest", "scripts", "proto", "docs"):
         shutil.copytree(support.REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(support.REPO / "Makefile", root / "Makefile")
     for name in (".venv", "bin", ".tools"):
