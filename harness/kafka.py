@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 
-from harness.procs import REPO, START_TIMEOUT, Died, NotReady, Proc
+from harness.procs import REPO, START_TIMEOUT, Died, NotReady, Proc, alive, owns_listener
 from py_server import devrun
 
 SCRIPT = REPO / "scripts/kafka.sh"
@@ -72,14 +72,14 @@ class Kafka:
             cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, ValueError):
             return None
-        return pid if devrun.alive(pid) and f"kafka.Kafka {self.dir / 'server.properties'}" in cmdline else None
+        return pid if alive(pid) and f"kafka.Kafka {self.dir / 'server.properties'}" in cmdline else None
 
     def _wait(self, pid: int, alive, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not alive():
                 raise Died(f"the Kafka broker (pid {pid}) exited during start-up; see {self.dir / 'logs'}")
-            if devrun.owns_listener(pid, self.port):
+            if owns_listener(pid, self.port):
                 with contextlib.suppress(Exception):
                     create_topic(self.bootstrap, self.topic, self.partitions)
                     return
@@ -122,7 +122,7 @@ class Kafka:
         if pid is None:
             self.start(timeout)
         else:
-            self._wait(pid, lambda: devrun.alive(pid), timeout)
+            self._wait(pid, lambda: alive(pid), timeout)
         return self.bootstrap
 
     def stop_detached(self, timeout: float = 60.0) -> bool:
@@ -136,9 +136,9 @@ class Kafka:
                 return False
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while devrun.alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            if devrun.alive(pid):
+            if alive(pid):
                 os.killpg(pid, signal.SIGKILL)
             self.pid_file.unlink()
             return True

@@ -26,6 +26,87 @@ PYTHON = sys.executable
 START_TIMEOUT = 120.0
 
 
+# --- probes: is a process alive, does it (or a child) listen on a port, does an address answer healthy ---
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Socket inodes listening on `port` (any address), from /proc; None where /proc is not Linux's."""
+    inodes, seen = set(), False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = pathlib.Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        seen = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes if seen else None
+
+
+def _family(pid: int) -> set[int]:
+    """`pid` and every process descended from it."""
+    children: dict[int, list[int]] = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    family, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current not in family:
+            family.add(current)
+            todo.extend(children.get(current, ()))
+    return family
+
+
+def owns_listener(pid: int, port: int) -> bool:
+    """True when `pid` or a descendant holds a socket listening on `port` (True where /proc cannot tell)."""
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return True
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for member in _family(pid):
+        try:
+            fds = os.listdir(f"/proc/{member}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{member}/fd/{fd}") in wanted:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited; only its parent's wait is missing
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def healthy(target: str) -> bool:
+    from py_server import healthcheck
+
+    if target.startswith(("http://", "https://")):
+        return healthcheck.http_ok(target, timeout=2.0)
+    return healthcheck.grpc_serving(target, timeout=2.0)
+
+
 class Died(RuntimeError):
     """The process exited while the harness waited for it."""
 
@@ -108,7 +189,7 @@ class Proc:
         """Ready when this process (or a child) listens on `target`'s port and `target` answers healthy:
         grpc.health.v1 for host:port, HTTP 200 for an http:// URL. Another process on the port does not count."""
         port = devrun.split_address(target)[1]
-        self.wait_ready(lambda: devrun.owns_listener(self.pid, port) and devrun.healthy(target), what, timeout)
+        self.wait_ready(lambda: owns_listener(self.pid, port) and healthy(target), what, timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """`sig` to the process (it stops its own children), then SIGKILL to its group after `timeout` s;
