@@ -65,6 +65,7 @@ BROKER_JVM=("${BROKER_HEAP[@]}" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX
   -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
   "-Xlog:gc*:file=$LOG_DIR/gc.log:time,tags:filecount=3,filesize=10M" "-Dkafka.logs.dir=$LOG_DIR"
   "-Dlog4j2.configurationFile=$SUPPORT_DIR/log4j2.properties" "${BROKER_EXTRA[@]}")
+# shellcheck disable=SC2034 # used through kafka_java's nameref
 TOOLS_JVM=("${TOOLS_HEAP[@]}" -Djava.awt.headless=true "-Dlog4j2.configurationFile=$SUPPORT_DIR/tools-log4j2.properties")
 # Short-lived admin tools start faster without the C2 compiler.
 QUICK_JVM=(-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
