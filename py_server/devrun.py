@@ -1,31 +1,25 @@
-"""What the start-up scripts (scripts/run.sh, scripts/stack.sh) ask Python, so they never re-parse `.env`.
+"""The settings as the start-up code (harness/, scripts/*.sh) reads them, so nothing re-parses `.env`.
 
     python -m py_server.devrun settings
         the resolved settings as shell assignments, read exactly as every process reads them
         (the environment wins over `.env`, `.env` over the defaults); for `eval`.
     python -m py_server.devrun free NAME=HOST:PORT ...
         exit 0 when every address can be bound; else exit 1 with one line naming the taken one.
-    python -m py_server.devrun wait PID TARGET [--timeout S]
-        polls until the process PID (or one of its children) listens on TARGET's port and TARGET
-        answers healthy: a gRPC address (grpc.health.v1) or an http:// URL (HTTP 200). Another
-        process answering on that port does not count. Exit 0 ready, 3 PID exited, 4 timed out.
+
+Starting, waiting for and stopping processes is the harness's (harness/).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import pathlib
 import shlex
 import socket
 import sys
-import time
 
 from py_server import config
 
 #: The REST gateway's default address; api_rest.settings reads MERCH_REST_BIND with the same default.
 DEFAULT_REST_BIND = "127.0.0.1:5000"
-
-EXIT_READY, EXIT_DIED, EXIT_TIMEOUT = 0, 3, 4
 
 
 def shell_settings(settings: config.Settings, environ: dict[str, str]) -> dict[str, str]:
@@ -80,106 +74,12 @@ def taken(address: str) -> str | None:
     return None
 
 
-def _listening_inodes(port: int) -> set[str] | None:
-    """Socket inodes listening on `port` (any address), from /proc; None where /proc is not Linux's."""
-    inodes, seen = set(), False
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = pathlib.Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        seen = True
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
-    return inodes if seen else None
-
-
-def _family(pid: int) -> set[int]:
-    """`pid` and every process descended from it."""
-    children: dict[int, list[int]] = {}
-    for entry in pathlib.Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    family, todo = set(), [pid]
-    while todo:
-        current = todo.pop()
-        if current not in family:
-            family.add(current)
-            todo.extend(children.get(current, ()))
-    return family
-
-
-def owns_listener(pid: int, port: int) -> bool:
-    """True when `pid` or a descendant holds a socket listening on `port` (True where /proc cannot tell)."""
-    inodes = _listening_inodes(port)
-    if inodes is None:
-        return True
-    wanted = {f"socket:[{inode}]" for inode in inodes}
-    for member in _family(pid):
-        try:
-            fds = os.listdir(f"/proc/{member}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{member}/fd/{fd}") in wanted:
-                    return True
-            except OSError:
-                continue
-    return False
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited; only its parent's wait is missing
-        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def healthy(target: str) -> bool:
-    from py_server import healthcheck
-
-    if target.startswith(("http://", "https://")):
-        return healthcheck.http_ok(target, timeout=2.0)
-    return healthcheck.grpc_serving(target, timeout=2.0)
-
-
-def wait_ready(pid: int, target: str, timeout: float) -> int:
-    port = split_address(target)[1]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return EXIT_DIED
-        if owns_listener(pid, port) and healthy(target) and alive(pid):
-            return EXIT_READY
-        time.sleep(0.2)
-    return EXIT_DIED if not alive(pid) else EXIT_TIMEOUT
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m py_server.devrun", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("settings")
     free = commands.add_parser("free")
     free.add_argument("addresses", nargs="+", metavar="NAME=HOST:PORT")
-    wait = commands.add_parser("wait")
-    wait.add_argument("pid", type=int)
-    wait.add_argument("target")
-    wait.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
 
     if args.command == "settings":
@@ -195,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{address}{where} is not free: {reason}. Stop whatever listens there, or set "
                       f"{name or 'the address'} to a free one (in .env or the environment).", file=sys.stderr)
                 return 1
-        return 0
-    return wait_ready(args.pid, args.target, args.timeout)
+    return 0
 
 
 if __name__ == "__main__":

@@ -5,9 +5,7 @@ import contextlib
 import os
 import pathlib
 import signal
-import socket
-import subprocess
-import sys
+import socket  # noqa: F401 - tests use support.socket
 import tempfile
 import time
 import uuid
@@ -15,12 +13,11 @@ import uuid
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-# How long a component may take to start. Waits poll and end as soon as it is up (or has exited),
-# so a generous bound costs nothing on an idle machine and keeps a busy one (other work on both
-# cores) from failing a test on start-up time alone.
-START_TIMEOUT = 120.0
+import harness
+
+# The harness's paths, wait and process handling (one copy for tests, benchmark and make run / make stack).
+REPO, PYTHON, START_TIMEOUT = harness.REPO, harness.PYTHON, harness.START_TIMEOUT
+free_port, wait_for = harness.free_port, harness.wait_for
 # Every service a test starts demands this token (service auth is on by default); test clients send it.
 SERVICE_TOKEN = "test-service-token-" + uuid.uuid4().hex
 AUTH_METADATA = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
@@ -63,25 +60,6 @@ def channel(address: str, options=None, token: str = SERVICE_TOKEN) -> grpc.Chan
     return grpc.intercept_channel(grpc.insecure_channel(address, options=options), _WithToken(token))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, timeout: float = 30.0, interval: float = 0.1) -> None:
-    """Polls `condition()` until it is true; errors count as not yet."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except Exception:  # noqa: BLE001 - a condition that cannot be checked yet is simply not met
-            pass
-        time.sleep(interval)
-    raise TimeoutError(f"condition not met after {timeout}s")
-
-
 def wait_serving(address: str, timeout: float = START_TIMEOUT, service: str = "", process=None) -> None:
     """Polls grpc.health.v1 until `address` reports SERVING."""
     deadline = time.monotonic() + timeout
@@ -102,35 +80,15 @@ def wait_serving(address: str, timeout: float = START_TIMEOUT, service: str = ""
     raise TimeoutError(f"{address} not SERVING after {timeout}s (last: {last})")
 
 
-class ServiceProcess:
-    """A service run as its own process (`python -m module`), stopped by its pid."""
+class ServiceProcess(harness.Proc):
+    """A service run as its own process (`python -m module`) in its own process group, stopped by its pid."""
 
     def __init__(self, module: str, args: list[str], env: dict[str, str], log_dir: pathlib.Path):
-        self.log_path = log_dir / f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:6]}.log"
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", module, *args], cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        name = f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:6]}"
+        super().__init__(name, harness.python_module(module, *args), env=env, log_path=log_dir / f"{name}.log")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        return self.process.returncode
-
-    def log_text(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
+        return super().stop(sig, timeout)
 
 
 def service_env(state_dir: pathlib.Path, **overrides: str) -> dict[str, str]:
@@ -153,9 +111,9 @@ def grpc_service(module: str, state_dir: pathlib.Path, extra_args: tuple[str, ..
     proc = ServiceProcess(module, ["--bind", address, *extra_args], service_env(state_dir, **env_overrides), state_dir)
     try:
         try:
-            wait_serving(address, process=proc.process)
-        except (RuntimeError, TimeoutError) as error:
-            raise RuntimeError(f"{error}; its log:\n{proc.log_text()[-3000:]}") from None
+            proc.wait_serving(address, module)  # this process listens there, and answers SERVING
+        except (harness.Died, harness.NotReady) as error:
+            raise RuntimeError(f"{error}; its log:\n{proc.tail()}") from None
         yield address, proc
     finally:
         proc.stop()
@@ -168,34 +126,14 @@ def db_service(state_dir: pathlib.Path, database_url: str | None = None, **env_o
     return grpc_service("py_server.db_service", state_dir, **env_overrides)
 
 
-class Postgres:
-    """A throwaway PostgreSQL from scripts/postgres.sh; one fresh database per `new_database()`."""
+class Postgres(harness.Postgres):
+    """A throwaway PostgreSQL (its own folder and port, fsync off); one fresh database per `new_database()`."""
 
     def __init__(self):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="merch-pg-"))
-        self.dir.chmod(0o755)  # the postgres user, when we are root, must reach PGDATA
-        self.env = {**os.environ, "PGDATA": str(self.dir / "data"), "PGPORT": str(free_port()),
-                    "PG_FSYNC": "off"}
-        self.url = self.start()
-
-    def start(self) -> str:
-        return subprocess.run(
-            [str(REPO / "scripts/postgres.sh"), "start"], env=self.env, check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    def new_database(self) -> str:
-        import psycopg2
-
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        conn = psycopg2.connect(self.url)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {name}")
-        conn.close()
-        return self.url.rsplit("/", 1)[0] + "/" + name
-
-    def stop(self) -> None:
-        subprocess.run([str(REPO / "scripts/postgres.sh"), "stop"], env=self.env, check=False)
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="merch-pg-"))
+        folder.chmod(0o755)  # the postgres user, when we are root, must reach its data folder
+        super().__init__(folder / "data", free_port(), fsync=False)
+        self.start()
 
 
 def logging_service(state_dir: pathlib.Path, *extra_args: str, **env_overrides):
@@ -203,30 +141,12 @@ def logging_service(state_dir: pathlib.Path, *extra_args: str, **env_overrides):
     return grpc_service("py_server.logging_service", state_dir, extra_args, **env_overrides)
 
 
-class Kafka:
-    """The real Kafka 4.x KRaft broker from scripts/kafka.sh, on free loopback ports."""
+class Kafka(harness.Kafka):
+    """The real Kafka 4.x KRaft broker (scripts/kafka.sh run) on free loopback ports, its own state folder."""
 
-    def __init__(self, topic: str = "log-channel", partitions: int = 3):
-        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="merch-kafka-"))
-        self.topic = topic
-        self.env = {**os.environ, "MERCH_STATE_DIR": str(self.dir), "KAFKA_PORT": str(free_port()),
-                    "KAFKA_CONTROLLER_PORT": str(free_port()), "MERCH_KAFKA_TOPIC": topic,
-                    "KAFKA_PARTITIONS": str(partitions)}
-        self.env.pop("MERCH_KAFKA_BOOTSTRAP", None)
-        self.bootstrap = self.start()
-
-    def script(self, *args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run([str(REPO / "scripts/kafka.sh"), *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, **kwargs)
-
-    def start(self) -> str:
-        result = self.script("start")
-        if result.returncode != 0:
-            raise RuntimeError(f"kafka.sh start failed:\n{result.stderr[-3000:]}")
-        return result.stdout.strip().splitlines()[-1]
-
-    def stop(self) -> None:
-        self.script("stop")
+    def __init__(self, topic: str = "log-channel"):
+        super().__init__(pathlib.Path(tempfile.mkdtemp(prefix="merch-kafka-")), free_port(), free_port(), topic=topic)
+        self.start()
 
     def read_all(self, expected: int, timeout: float = 30.0) -> list:
         """Every message of the topic from the beginning (until `expected` arrived or time is up)."""

@@ -217,6 +217,16 @@ def test_every_service_is_up_healthy_and_built_from_the_chosen_images(compose):
     gateway = compose.of("gateway")[0]
     assert f"MERCH_SERVICE_TOKEN={compose.service_token}" in gateway["Config"]["Env"]
     assert gateway["Config"]["User"] == "merch"
+    assert compose.run("exec", "-T", "gateway", "id", "-u").stdout.strip() not in ("", "0")
+
+
+def test_the_store_image_holds_exactly_the_pinned_packages(compose):
+    """The Dockerfile installs requirements.txt's exact pins: the image's own pip reports each at its version."""
+    pins = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1] for line in
+            (support.REPO / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")}
+    frozen = compose.run("exec", "-T", "gateway", "python", "-m", "pip", "list", "--format=json").stdout
+    installed = {p["name"].lower().replace("_", "-"): p["version"] for p in json.loads(frozen)}
+    assert {name: installed.get(name) for name in pins} == pins
 
 
 def test_register_login_and_order_through_nginx_land_in_postgres_and_kafka(compose):

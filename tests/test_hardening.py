@@ -82,14 +82,16 @@ def lockable_db(request, tmp_path):
         if url:
             import psycopg2
 
-            def hold(product_id: int, seconds: float):
+            def hold(product_id: int, seconds: float, taken: threading.Event):
                 with psycopg2.connect(url) as conn, conn.cursor() as cur:
                     cur.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE", (product_id,))
+                    taken.set()
                     time.sleep(seconds)
         else:
-            def hold(product_id: int, seconds: float):
+            def hold(product_id: int, seconds: float, taken: threading.Event):
                 conn = sqlite3.connect(tmp_path / "merch.sqlite3", timeout=10, isolation_level=None)
                 conn.execute("BEGIN IMMEDIATE")
+                taken.set()
                 time.sleep(seconds)
                 conn.execute("ROLLBACK")
                 conn.close()
@@ -105,9 +107,10 @@ def test_a_call_whose_deadline_passes_while_it_waits_commits_nothing(lockable_db
         user = _new_user(users)
         product = products.CreateProduct(product_pb2.CreateProductRequest(
             name=f"p{uuid.uuid4().hex[:8]}", category="Test", price_cents=100, stock=10), timeout=10).product
-        holder = threading.Thread(target=hold, args=(product.id, 1.5))
+        taken = threading.Event()
+        holder = threading.Thread(target=hold, args=(product.id, 1.5, taken))
         holder.start()
-        time.sleep(0.2)  # the lock is taken (a fixed pause here only makes the test stricter if short)
+        assert taken.wait(10), "the lock was never taken"
         with pytest.raises(grpc.RpcError) as late:
             orders.PlaceOrder(order_pb2.PlaceOrderRequest(user_id=user.id, product_id=product.id, quantity=1),
                               timeout=0.3)

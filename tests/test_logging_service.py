@@ -72,7 +72,9 @@ def test_a_batch_breaking_the_protos_rules_ends_the_stream_and_keeps_the_batches
 
 def test_tail_streams_live_records_with_filters_and_backlog(log_stub):
     rid = uuid.uuid4().hex
-    log_stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[record("before", rid)])]), timeout=10)
+    log_stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[
+        record("info before is filtered", rid), record("warned before", rid, logging_pb2.LOG_LEVEL_WARNING)])]),
+        timeout=10)
     call = log_stub.TailLogs(logging_pb2.TailLogsRequest(request_id=rid, min_level=logging_pb2.LOG_LEVEL_WARNING,
                                                           last_n=5), timeout=20)
     got = []
@@ -85,15 +87,16 @@ def test_tail_streams_live_records_with_filters_and_backlog(log_stub):
 
     reader = threading.Thread(target=follow, daemon=True)
     reader.start()
-    time.sleep(0.5)  # let the tail subscribe; the backlog covers anything it might miss
+    # The backlog is sent once the tail has subscribed: its record arriving means later ones come live.
+    support.wait_for(lambda: got == ["warned before"], timeout=10)
     log_stub.WriteLogs(iter([logging_pb2.WriteLogsRequest(records=[
         record("info is filtered", rid), record("warned", rid, logging_pb2.LOG_LEVEL_WARNING),
         record("other request", "x" + rid, logging_pb2.LOG_LEVEL_ERROR), record("failed", rid, logging_pb2.LOG_LEVEL_ERROR),
     ])]), timeout=10)
-    support.wait_for(lambda: len(got) >= 2, timeout=10)
+    support.wait_for(lambda: len(got) >= 3, timeout=10)
     call.cancel()
     reader.join(5)
-    assert got == ["warned", "failed"]
+    assert got == ["warned before", "warned", "failed"]
 
 
 def test_tail_rejects_an_oversized_backlog_request(log_stub):

@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 
+import harness
 from py_server import devrun
 from tests import guide, support
 
@@ -60,7 +61,7 @@ class Run:
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory) -> pathlib.Path:
     root = tmp_path_factory.mktemp("make-run") / "repo"
-    for name in ("py_server", "api_rest", "scripts", "proto", "docs"):
+    for name in ("harness", "py_server", "api_rest", "scripts", "proto", "docs"):
         shutil.copytree(support.REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(support.REPO / "Makefile", root / "Makefile")
     for name in (".venv", "bin", ".tools"):
@@ -154,25 +155,22 @@ def test_a_service_dying_at_start_up_stops_the_rest_and_names_its_error(running,
     assert re.search(r"^DB service \(pid \d+\) exited with status 1 during start-up: \S*OperationalError", out, re.M), out
     assert "DB service ready" not in out and READY not in out
     logging_pid = int(re.search(r"^logging service ready at \S+ \(pid (\d+)\)$", out, re.M)[1])
-    assert not devrun.alive(logging_pid), "the logging service it had started is stopped"
+    assert not harness.procs.alive(logging_pid), "the logging service it had started is stopped"
     assert devrun.taken(binds["LOG"]) is None
 
 
 def test_ready_means_the_process_this_run_started(tmp_path):
     """Another instance answering on the address is not this run's process being ready."""
-    def wait(pid: int, address: str) -> int:
-        return subprocess.run([support.PYTHON, "-m", "py_server.devrun", "wait", str(pid), address, "--timeout", "3"],
-                              cwd=support.REPO, timeout=60).returncode
-
     with support.logging_service(tmp_path) as (address, other):
-        stranger = subprocess.Popen(["sleep", "60"])
+        stranger = harness.Proc("stranger", ["sleep", "60"], env=dict(os.environ), log_path=tmp_path / "stranger.log")
         try:
-            assert wait(stranger.pid, address) == devrun.EXIT_TIMEOUT
-            assert wait(other.pid, address) == devrun.EXIT_READY
+            with pytest.raises(harness.NotReady):
+                stranger.wait_serving(address, "a stranger", timeout=3)
+            other.wait_serving(address, "the logging service", timeout=3)
         finally:
-            stranger.kill()
-            stranger.wait()
-        assert wait(stranger.pid, address) == devrun.EXIT_DIED
+            stranger.stop()
+        with pytest.raises(harness.Died):
+            stranger.wait_serving(address, "a stranger", timeout=3)
         assert devrun.taken(address) is not None
 
 
