@@ -10,6 +10,7 @@ import dataclasses
 from typing import Callable
 
 from bench import log_ingest, tools
+from py_server.store import sql
 
 
 @dataclasses.dataclass
@@ -51,32 +52,16 @@ class Fixture:
     p4_record_size: int
 
 
-# The SQL PlaceOrder sends, as a pgbench script. The store's first version sent a transaction of
-# a conditional UPDATE … RETURNING and an INSERT (after reading the user):
-MULTI_STATEMENT_PLACE_ORDER_SQL = """\
-\\set uid random(:umin, :umax)
-BEGIN;
-UPDATE products SET stock = stock - 1 WHERE id = :pid AND stock >= 1 RETURNING price \\gset
-INSERT INTO orders (user_id, product_id, quantity, total_price, status, create_time, update_time) \
-VALUES (:uid, :pid, 1, :price::numeric * 1, 'placed', now(), now()) RETURNING id;
-END;
-"""
-
-
 def place_order_sql() -> str:
     """pgbench's script: the very statement the store prepares for PlaceOrder on PostgreSQL (user check,
     conditional stock update and insert in one), with pgbench's variables for its parameters."""
-    from py_server.store import orders
-
-    prepared = getattr(orders, "_PREPARE_PLACE_ORDER", None)
-    if prepared is None:  # a store that still sends the transaction statement by statement
-        return MULTI_STATEMENT_PLACE_ORDER_SQL
-    statement = prepared.split(" AS\n", 1)[1].strip()
     now = "(now() AT TIME ZONE 'UTC')"
-    # $7 is the caller's deadline, checked in the statement; pgbench has none.
-    for placeholder, value in (("$1", ":uid"), ("$2", ":pid"), ("$3", "1"), ("$4", "'placed'"), ("$5", now),
-                               ("$6", now), ("$7", "'infinity'::timestamp")):
-        statement = statement.replace(placeholder, value)
+    statement = sql.place_order_with({
+        "user_id": ":uid", "product_id": ":pid", "quantity": "1", "status": "'placed'",
+        "create_time": now, "update_time": now,
+        "deadline": "'infinity'::timestamp",  # pgbench has no deadline
+        "caller_id": "NULL::integer", "caller_version": "NULL::integer",  # ghz names no caller either
+    })
     return "\\set uid random(:umin, :umax)\n" + statement + ";\n"
 
 

@@ -1,6 +1,7 @@
 """Server interceptors shared by both gRPC services.
 
-- ServiceTokenInterceptor: the MERCH_SERVICE_TOKEN check (health and reflection are open).
+- ServiceTokenInterceptor: the MERCH_SERVICE_TOKEN check (health and reflection are open), and the
+  caller a token holder acts for.
 - ServiceInterceptor: request id, domain-error mapping and access logs.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import grpc
 import peewee
 
 from py_server import request_context
-from py_server.errors import StoreError
+from py_server.errors import InvalidArgument, StoreError
 
 _log = logging.getLogger(__name__)
 
@@ -52,31 +53,83 @@ def _metadata(context: grpc.ServicerContext, key: str) -> str | None:
 
 
 class ServiceTokenInterceptor(grpc.ServerInterceptor):
-    """Refuses calls without `authorization: Bearer <token>` (health and reflection excepted)."""
+    """Refuses calls without `authorization: Bearer <token>` (health and reflection excepted), and
+    sets the caller a token holder names (`merch-caller-id`, `merch-caller-token-version`).
 
-    def __init__(self, token: str):
-        self._expected = f"Bearer {token}".encode()
+    The caller metadata is trusted only on a call whose service token was checked: the REST gateway
+    has verified the user's bearer token and says whom it acts for. With checking off (`token`
+    empty) a call that names a caller is refused, never trusted. Malformed caller metadata is
+    INVALID_ARGUMENT. The store checks the caller in the operation's own transaction.
+    """
+
+    def __init__(self, token: str | None):
+        self._expected = f"Bearer {token}".encode() if token else None
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None or handler_call_details.method.startswith(_OPEN_SERVICES):
             return handler
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        given = str(metadata.get("authorization", "")).encode()
-        if hmac.compare_digest(given, self._expected):
+        given = caller_id = caller_version = None
+        for name, value in handler_call_details.invocation_metadata or ():
+            if name == "authorization":
+                given = value
+            elif name == request_context.CALLER_ID_HEADER:
+                caller_id = value
+            elif name == request_context.CALLER_VERSION_HEADER:
+                caller_version = value
+        names_caller = caller_id is not None or caller_version is not None
+        if self._expected is None:
+            return _refusing(handler, grpc.StatusCode.UNAUTHENTICATED, _UNTRUSTED_CALLER) if names_caller else handler
+        if not hmac.compare_digest(str(given or "").encode(), self._expected):
+            return _refusing(handler, grpc.StatusCode.UNAUTHENTICATED, _TOKEN_REQUIRED)
+        if not names_caller:
             return handler
+        try:
+            caller = request_context.parse_caller(caller_id, caller_version)
+        except ValueError as error:
+            refusal = InvalidArgument([error.args]).to_status()
+            return _wrap_handler(handler, lambda behavior, streaming: lambda request, context:
+                                 context.abort_with_status(refusal))
+        return _wrap_handler(handler, lambda behavior, streaming: _acting_for(caller, behavior, streaming))
 
-        def refuse(behavior, streaming):
-            def deny(request, context):
-                context.abort(
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    "this service requires 'authorization: Bearer <token>' metadata: the token is "
-                    "MERCH_SERVICE_TOKEN, or in dev the file service_token in the state folder (.merch/)",
-                )
 
-            return deny
+_TOKEN_REQUIRED = ("this service requires 'authorization: Bearer <token>' metadata: the token is "
+                   "MERCH_SERVICE_TOKEN, or in dev the file service_token in the state folder (.merch/)")
+_UNTRUSTED_CALLER = ("caller metadata (merch-caller-id) is honoured only on calls that carry the service "
+                     "token, and this service checks none")
 
-        return _wrap_handler(handler, refuse)
+
+def _refusing(handler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    def refuse(behavior, streaming):
+        def deny(request, context):
+            context.abort(code, message)
+
+        return deny
+
+    return _wrap_handler(handler, refuse)
+
+
+def _acting_for(caller: request_context.Caller, behavior, streaming):
+    """`behavior` with request_context.current_caller set to `caller` while it runs (reset after:
+    the server's threads serve other calls next)."""
+    if streaming:
+        def run_stream(request, context):
+            token = request_context.current_caller.set(caller)
+            try:
+                yield from behavior(request, context)
+            finally:
+                request_context.current_caller.reset(token)
+
+        return run_stream
+
+    def run_unary(request, context):
+        token = request_context.current_caller.set(caller)
+        try:
+            return behavior(request, context)
+        finally:
+            request_context.current_caller.reset(token)
+
+    return run_unary
 
 
 def _status_for(error: BaseException) -> tuple[grpc.StatusCode, grpc.Status | None, str]:
