@@ -15,6 +15,7 @@ from py_server.store.users import PasswordHasher
 def main() -> None:
     settings = config.load_settings()
     settings.require_production_database()
+    settings.require_pool_for_workers()
     config.prepare_state_dir(settings.state_dir)
     parser = argparse.ArgumentParser(prog="python -m py_server.db_service", description=__doc__)
     parser.add_argument("--bind", default=settings.db_bind,

@@ -141,7 +141,7 @@ def caller_refusal(caller, found: tuple | None) -> Unauthenticated | None:
 
 def _caller_refusal(error: peewee.DatabaseError) -> Unauthenticated | None:
     """UNAUTHENTICATED for an error raised by merch_check_caller, else None."""
-    cause = error.args[0] if error.args else None  # peewee wraps the driver's error as its first argument
+    cause = getattr(error, "orig", None)  # the driver's error, which peewee's wraps
     if getattr(cause, "pgcode", None) != sql.CALLER_SQLSTATE:
         return None
     reason = cause.diag.message_primary
