@@ -53,13 +53,17 @@ class Settings:
                 "the embedded SQLite file is a dev convenience"
             )
 
-    def require_pool_for_workers(self) -> None:
+    def db_workers_per_process(self, processes: int) -> int:
+        """MERCH_GRPC_WORKERS is the DB service's total: its processes share it out (at least 2 each)."""
+        return max(2, -(-self.grpc_workers // processes))
+
+    def require_pool_for_workers(self, workers: int) -> None:
         """The DB service's start-up check: each worker thread keeps a connection, the health check needs one."""
-        if self.db_pool_size < self.grpc_workers + 1:
+        if self.db_pool_size < workers + 1:
             raise ConfigError(
-                f"MERCH_DB_POOL_SIZE ({self.db_pool_size}) must be at least MERCH_GRPC_WORKERS + 1 "
-                f"({self.grpc_workers + 1}): each DB-service worker thread keeps one connection, and the "
-                "health check needs one more; lower MERCH_GRPC_WORKERS or raise MERCH_DB_POOL_SIZE"
+                f"MERCH_DB_POOL_SIZE ({self.db_pool_size}) must be at least the worker threads of a DB-service "
+                f"process + 1 ({workers + 1}): each keeps one connection, and the health check needs one more; "
+                "lower MERCH_GRPC_WORKERS, raise MERCH_DB_PROCESSES or raise MERCH_DB_POOL_SIZE"
             )
 
     @property

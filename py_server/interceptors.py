@@ -12,7 +12,6 @@ import time
 from typing import Callable
 
 import grpc
-import peewee
 
 from py_server import request_context
 from py_server.errors import InvalidArgument, StoreError
@@ -132,11 +131,12 @@ def _acting_for(caller: request_context.Caller, behavior, streaming):
     return run_unary
 
 
-def _status_for(error: BaseException) -> tuple[grpc.StatusCode, grpc.Status | None, str]:
+def _status_for(error: BaseException, unavailable: tuple[type[BaseException], ...] = ()
+                ) -> tuple[grpc.StatusCode, grpc.Status | None, str]:
     """Maps an exception to (code, rich status or None, message)."""
     if isinstance(error, StoreError):
         return error.code, error.to_status(), error.message
-    if isinstance(error, (peewee.OperationalError, peewee.InterfaceError)) or type(error).__name__ == "MaxConnectionsExceeded":
+    if unavailable and isinstance(error, unavailable):
         return grpc.StatusCode.UNAVAILABLE, None, "the database is unavailable; retry shortly"
     return grpc.StatusCode.INTERNAL, None, "internal error; the service log has the details"
 
@@ -149,16 +149,28 @@ class ServiceInterceptor(grpc.ServerInterceptor):
 
     `access_log(method, code, latency_ms)` is called once per call, with the
     request id already set in `request_context.current_request_id`.
+    `unavailable` are the exception types that mean the service's backing
+    store cannot answer (UNAVAILABLE, retry); the DB service names its
+    database driver's, so this module imports none.
     """
 
-    def __init__(self, access_log: Callable[[str, grpc.StatusCode, float], None] | None = None):
+    def __init__(self, access_log: Callable[[str, grpc.StatusCode, float], None] | None = None, *,
+                 unavailable: tuple[type[BaseException], ...] = ()):
         self._access_log = access_log
+        self._unavailable = unavailable
+        # Wrapped handlers by method, with the handler they wrap: the wrapper depends on the method
+        # only, so a call whose inner handler is the usual one reuses it instead of building another.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        unavailable = self._unavailable
 
         def wrap(behavior, streaming):
             if streaming:
@@ -168,7 +180,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     try:
                         yield from behavior(request, context)
                     except Exception as error:  # noqa: BLE001 - mapped to a precise status below
-                        code = _status_for(error)[0]
+                        code = _status_for(error, unavailable)[0]
                         self._abort(context, method, error)
                     finally:
                         self._leave(token, method, code, started, context)
@@ -181,14 +193,17 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 try:
                     return behavior(request, context)
                 except Exception as error:  # noqa: BLE001 - mapped to a precise status below
-                    code = _status_for(error)[0]
+                    code = _status_for(error, unavailable)[0]
                     self._abort(context, method, error)
                 finally:
                     self._leave(token, method, code, started, context)
 
             return run_unary
 
-        return _wrap_handler(handler, wrap)
+        wrapped = _wrap_handler(handler, wrap)
+        if cached is None:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
     @staticmethod
     def _enter(context):
@@ -209,11 +224,10 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         finally:
             request_context.current_request_id.reset(token)
 
-    @staticmethod
-    def _abort(context, method, error) -> None:
+    def _abort(self, context, method, error) -> None:
         if context.code() not in (None, grpc.StatusCode.OK) and not isinstance(error, StoreError):
             raise error  # the handler aborted by itself: keep its status
-        code, rich, message = _status_for(error)
+        code, rich, message = _status_for(error, self._unavailable)
         if code is grpc.StatusCode.INTERNAL:
             _log.exception("unexpected error in %s (request %s)", method, request_context.current_request_id.get())
         elif code is grpc.StatusCode.UNAVAILABLE:

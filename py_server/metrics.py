@@ -60,6 +60,8 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
     def __init__(self):
         self._timers: dict[str, object] = {}
         self._counters: dict[tuple[str, grpc.StatusCode], object] = {}
+        # Wrapped handlers by method, with the handler each wraps: reused while the inner handler is the same.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def _count(self, method: str, kind: str, code: grpc.StatusCode, seconds: float) -> None:
         timer = self._timers.get(method)
@@ -78,6 +80,9 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
         from py_server.interceptors import _wrap_handler
 
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         kind = _TYPES[(bool(handler.request_streaming), bool(handler.response_streaming))]
         count = self._count
 
@@ -107,7 +112,10 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
 
             return run_unary
 
-        return _wrap_handler(handler, wrap)
+        wrapped = _wrap_handler(handler, wrap)
+        if cached is None:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 def _code(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:

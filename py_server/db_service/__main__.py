@@ -24,7 +24,6 @@ _MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 def main() -> None:
     settings = config.load_settings()
     settings.require_production_database()
-    settings.require_pool_for_workers()
     config.prepare_state_dir(settings.state_dir)
     parser = argparse.ArgumentParser(prog="python -m py_server.db_service", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -35,6 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    workers = settings.db_workers_per_process(args.processes)
+    settings.require_pool_for_workers(workers)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s db_service %(levelname)s %(message)s")
 
     metrics_dir = None
@@ -46,23 +47,26 @@ def main() -> None:
     store_database.bind(database)
     store_database.prepare_schema(database)
     if args.processes == 1:
-        serve(settings, args.bind, database, processes=1)
+        serve(settings, args.bind, database, processes=1, workers=workers)
         return
     database.close_all()  # no connection may cross the fork
 
     from py_server.grpc_server import reserve_port, serve_in_processes
 
-    address, holder = reserve_port(args.bind)
+    try:
+        address, holder = reserve_port(args.bind)
+    except OSError as error:
+        raise SystemExit(f"db_service: {error}") from None
 
     def serve_metrics():
         from py_server import metrics
 
         metrics.serve("MERCH_DB_METRICS_BIND", metrics.DEFAULT_DB_BIND, registry=metrics.shared_registry(metrics_dir))
 
-    logging.info("DB service: %d processes on %s", args.processes, address)
+    logging.info("DB service: %d processes of %d worker threads on %s", args.processes, workers, address)
     try:
         code = serve_in_processes(args.processes, lambda index: serve(settings, address, database,
-                                                                       processes=args.processes),
+                                                                       processes=args.processes, workers=workers),
                                   after_fork=serve_metrics)
     finally:
         holder.close()
@@ -71,7 +75,7 @@ def main() -> None:
     sys.exit(code)
 
 
-def serve(settings: config.Settings, address: str, database, *, processes: int) -> None:
+def serve(settings: config.Settings, address: str, database, *, processes: int, workers: int) -> None:
     """One DB-service process of `processes`: its gRPC server, log shipper and health monitor, until
     SIGTERM/SIGINT. With several, they share the port and the parent serves the metrics."""
     from py_server import metrics, telemetry
@@ -94,7 +98,7 @@ def serve(settings: config.Settings, address: str, database, *, processes: int) 
         # bcrypt on at most one thread per core in all the processes together.
         hasher=PasswordHasher(settings.bcrypt_rounds, slots=max(1, (os.cpu_count() or 1) // processes)),
         service_token=settings.service_token,
-        workers=settings.grpc_workers,
+        workers=workers,
         reuse_port=processes > 1,
     )
     bound.server.start()

@@ -6,6 +6,7 @@ import threading
 
 import grpc
 import peewee
+from playhouse.pool import MaxConnectionsExceeded
 
 from merch.store.v1 import greeting_service_pb2_grpc, order_pb2_grpc, product_pb2_grpc, user_pb2_grpc
 from py_server import interceptors
@@ -128,7 +129,10 @@ def create_server(address: str, database: peewee.Database, *, hasher: PasswordHa
                   service_token: str, access_log=None, workers: int = 16,
                   reuse_port: bool = False) -> tuple[BoundServer, DatabaseHealthMonitor]:
     """Returns the (unstarted) server bound to `address`, and its database health monitor."""
-    chain = [interceptors.ServiceTokenInterceptor(service_token), interceptors.ServiceInterceptor(access_log)]
+    # The database cannot answer: UNAVAILABLE (retry shortly), not INTERNAL.
+    unavailable = (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded)
+    chain = [interceptors.ServiceTokenInterceptor(service_token),
+             interceptors.ServiceInterceptor(access_log, unavailable=unavailable)]
     chain.append(_ConnectionPerThread(database))
     bound = build_server(
         address,

@@ -12,6 +12,7 @@ import datetime
 import decimal
 import time
 import weakref
+from typing import NamedTuple
 
 import peewee
 
@@ -62,7 +63,7 @@ def _locked_order(order_id: int, user_id: int) -> Order:
     return order
 
 
-def place_order(user_id: int, product_id: int, quantity: int) -> Order:
+def place_order(user_id: int, product_id: int, quantity: int) -> Order | PlacedOrder:
     v = Violations()
     v.positive_id("user_id", user_id)
     v.positive_id("product_id", product_id)
@@ -87,7 +88,7 @@ def _refuse_buyer(user_id: int, active: bool | None) -> None:
 _prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections (sessions) that have sql.PLACE_ORDER
 
 
-def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) -> Order:
+def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) -> PlacedOrder:
     """place_order() on PostgreSQL: sql.PLACE_ORDER, one round trip (the same checks and outcomes)."""
     database = database_proxy.obj
     connection = database.connection()
@@ -122,9 +123,22 @@ def _place_order_in_one_statement(user_id: int, product_id: int, quantity: int) 
         raise FailedPrecondition(
             f"not enough stock of product {product_id}: {product.stock} left, {quantity} requested"
         )
-    return Order(id=order_id, user=user_id, product=product_id, quantity=quantity,
-                 total_price=Order.total_price.python_value(total_price), status=OrderStatus.PLACED,
-                 create_time=create_time, update_time=update_time)
+    return PlacedOrder(order_id, user_id, product_id, quantity, total_price, OrderStatus.PLACED, create_time,
+                       update_time)
+
+
+class PlacedOrder(NamedTuple):
+    """An order's row as the one-statement PlaceOrder returns it: the fields of an Order, without
+    building a peewee model instance on the hot path."""
+
+    id: int
+    user_id: int
+    product_id: int
+    quantity: int
+    total_price: decimal.Decimal  # psycopg2 returns NUMERIC as Decimal
+    status: str
+    create_time: datetime.datetime
+    update_time: datetime.datetime
 
 
 def get_order(order_id: int, user_id: int = 0) -> Order:
