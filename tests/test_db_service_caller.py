@@ -134,17 +134,23 @@ def change_password(store, user):
                                                      current_password=PASSWORD), timeout=10, metadata=AUTH)
 
 
-# (what happened to the token's user, the words of the refusal)
+# (what happened to the token's user, the words of the refusal, its ErrorInfo reason)
 REFUSALS = {
-    "unknown user": (None, MISSING),
-    "deactivated user": (deactivate, DEACTIVATED),
-    "password changed since": (change_password, STALE),
+    "unknown user": (None, MISSING, "CALLER_UNKNOWN"),
+    "deactivated user": (deactivate, DEACTIVATED, "CALLER_DEACTIVATED"),
+    "password changed since": (change_password, STALE, "CALLER_TOKEN_STALE"),
 }
+
+
+def reason(error: grpc.RpcError) -> str:
+    info = error_details_pb2.ErrorInfo()
+    details = rpc_status.from_call(error).details
+    return next(info.reason for detail in details if detail.Unpack(info))
 
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_every_rpc_refuses_a_caller_whose_token_no_longer_holds_and_changes_nothing(store, world, case):
-    change, words = REFUSALS[case]
+    change, words, why = REFUSALS[case]
     buyer = world["buyer"]
     if change is None:
         caller = as_caller(2**31 - 1, 1)
@@ -157,6 +163,7 @@ def test_every_rpc_refuses_a_caller_whose_token_no_longer_holds_and_changes_noth
         with pytest.raises(grpc.RpcError) as refused:
             call(store, rpc, request, caller)
         assert (refused.value.code(), refused.value.details()) == (grpc.StatusCode.UNAUTHENTICATED, words), rpc
+        assert reason(refused.value) == why, rpc
     assert snapshot(store, world) == before, "a refused call changed something"
     names = [p.name for p in store.products.ListProducts(product_pb.ListProductsRequest(page_size=100), timeout=10,
                                                           metadata=AUTH).products]

@@ -19,12 +19,18 @@ from py_server.errors import DeadlineExceeded, Unauthenticated
 from py_server.store import sql
 from py_server.store.models import database_proxy
 
-# The words the REST gateway shows with its 401 (they predate this check and are kept).
+# The words the REST gateway shows with its 401 (they predate this check and are kept), and the
+# google.rpc.ErrorInfo reason that tells them apart from a missing service token by machine.
 CALLER_REFUSALS = {
-    "missing": "the token's user does not exist; register or log in again",
-    "deactivated": "this account is deactivated; its tokens no longer work",
-    "stale": "the token was issued before the password was changed; log in again",
+    "missing": ("the token's user does not exist; register or log in again", "CALLER_UNKNOWN"),
+    "deactivated": ("this account is deactivated; its tokens no longer work", "CALLER_DEACTIVATED"),
+    "stale": ("the token was issued before the password was changed; log in again", "CALLER_TOKEN_STALE"),
 }
+
+
+def _refusal(kind: str) -> Unauthenticated:
+    message, reason = CALLER_REFUSALS[kind]
+    return Unauthenticated(message, reason=reason)
 
 # SQLite has one writer at a time. Threads of this process queue here for it, in turn, instead of
 # racing for the file lock, where a loser may get "database is locked" once busy_timeout runs out
@@ -131,11 +137,11 @@ def check_caller() -> None:
 def caller_refusal(caller, found: tuple | None) -> Unauthenticated | None:
     """The refusal for a caller whose users row is `found` (active, token_version), or None if it may act."""
     if found is None or found[0] is None:
-        return Unauthenticated(CALLER_REFUSALS["missing"])
+        return _refusal("missing")
     if not found[0]:
-        return Unauthenticated(CALLER_REFUSALS["deactivated"])
+        return _refusal("deactivated")
     if found[1] != caller.token_version:
-        return Unauthenticated(CALLER_REFUSALS["stale"])
+        return _refusal("stale")
     return None
 
 
@@ -144,8 +150,8 @@ def _caller_refusal(error: peewee.DatabaseError) -> Unauthenticated | None:
     cause = getattr(error, "orig", None)  # the driver's error, which peewee's wraps
     if getattr(cause, "pgcode", None) != sql.CALLER_SQLSTATE:
         return None
-    reason = cause.diag.message_primary
-    return Unauthenticated(CALLER_REFUSALS.get(reason, CALLER_REFUSALS["missing"]))
+    kind = cause.diag.message_primary
+    return _refusal(kind if kind in CALLER_REFUSALS else "missing")
 
 
 def _seconds_left(default: float) -> float:
