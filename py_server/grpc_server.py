@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from typing import Callable, Iterable
 
@@ -148,6 +149,7 @@ def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork:
     not silently short of a core. `after_fork` runs in the parent once the workers exist.
     """
     children: dict[int, int] = {}
+    parent = os.getpid()
     for index in range(count):
         pid = os.fork()
         if pid == 0:
@@ -155,6 +157,7 @@ def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _stop_with(parent)
                 worker(index)
                 code = 0
             except SystemExit as error:
@@ -202,3 +205,15 @@ def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork:
                 _log.error("worker %d (pid %d) exited with %d; stopping the others", index, pid, code)
                 forward(signal.SIGTERM, None)
     return exit_code
+
+
+def _stop_with(parent: int) -> None:
+    """Has the kernel send this process SIGTERM when `parent` dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG): a worker never outlives its parent to hold the port unseen."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -142,3 +142,21 @@ def test_a_port_in_use_is_refused_not_shared(tmp_path):
                                 cwd=support.REPO, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert f"could not bind 127.0.0.1:{port}" in result.stderr
+
+
+def test_workers_do_not_outlive_a_parent_killed_outright(service):
+    address, proc = service
+    workers = workers_of(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.process.wait(timeout=10)
+    support.wait_for(lambda: not any(alive(pid) for pid in workers), timeout=30)
+    with socket.socket() as probe:  # nobody holds the port
+        probe.bind(("127.0.0.1", int(address.rsplit(":", 1)[1])))
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False
