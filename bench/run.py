@@ -285,7 +285,7 @@ def main(argv=None) -> int:
             pgbench=stack.pg_bin("pgbench"), kafka_script=stack.kafka_script,
             gw_on=gw_on, gw_off=gw_off, nginx=nginx, product_id=product_id, user_min=user_min, user_max=user_max,
             tokens=tokens, concurrency=args.concurrency, p4_records=args.p4_records,
-            p4_record_size=args.record_size,
+            p4_record_size=args.record_size, grpc_connections=1 if processes == 1 else args.concurrency,
         )
         for base in (gw_on, gw_off, nginx):
             check_rest(base, fixture)
@@ -317,7 +317,7 @@ def main(argv=None) -> int:
             results["latency"][sc.id] = run_latency(sc, rate, args, groups, stack.log_addr)
 
         if args.profile:
-            targets = {"P1": [("db_service", False)], "P2": [("gw_on", True), ("db_service", False)],
+            targets = {"P1": [("db_service", True)], "P2": [("gw_on", True), ("db_service", True)],
                        "P3": [("gw_on", True)], "P4": [("logging_service", False)]}
             for sc in chosen:
                 if sc.id in targets:
