@@ -59,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not pin the DB service (CPU 1) and the logging service (CPU 0) to one core each")
     parser.add_argument("--db-workers", type=int,
                         help="MERCH_GRPC_WORKERS of the DB service (default: the service's own default)")
+    parser.add_argument("--db-processes", type=int,
+                        help="MERCH_DB_PROCESSES of the DB service (default: the service's own, one per core); "
+                             "with more than one the DB service is not pinned")
     parser.add_argument("--keep-work", action="store_true", help="keep the work folder (logs, data) afterwards")
     args = parser.parse_args(argv)
     args.reps = args.reps or (1 if args.quick else 5)
@@ -257,7 +260,7 @@ def main(argv=None) -> int:
             "reps": args.reps, "latency_reps": args.latency_reps, "duration_s": args.duration, "concurrency": args.concurrency,
             "latency_duration_s": args.latency_duration, "p4_records": args.p4_records,
             "p4_record_size": args.record_size, "pg_fsync": args.pg_fsync, "pinned": not args.no_pin,
-            "db_workers": args.db_workers,
+            "db_workers": args.db_workers, "db_processes": args.db_processes or os.cpu_count(),
             "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                         "kernel": platform.release()},
             "git": _git_describe(),
@@ -268,8 +271,10 @@ def main(argv=None) -> int:
         stack.start_postgres()
         stack.start_kafka()
         stack.start_logging_service(cpu=None if args.no_pin else 0)
-        stack.start_db_service(cpu=None if args.no_pin else 1,
-                               **({"MERCH_GRPC_WORKERS": str(args.db_workers)} if args.db_workers else {}))
+        db_env = {"MERCH_GRPC_WORKERS": str(args.db_workers)} if args.db_workers else {}
+        processes = args.db_processes or os.cpu_count() or 1
+        db_env["MERCH_DB_PROCESSES"] = str(processes)
+        stack.start_db_service(cpu=None if args.no_pin or processes > 1 else 1, **db_env)
         gw_on = stack.start_gateway("gw_on")
         gw_off = stack.start_gateway("gw_off", MERCH_LOG_SHIPPING="off")
         nginx = stack.start_nginx(gw_on.removeprefix("http://"))
@@ -280,7 +285,7 @@ def main(argv=None) -> int:
             pgbench=stack.pg_bin("pgbench"), kafka_script=stack.kafka_script,
             gw_on=gw_on, gw_off=gw_off, nginx=nginx, product_id=product_id, user_min=user_min, user_max=user_max,
             tokens=tokens, concurrency=args.concurrency, p4_records=args.p4_records,
-            p4_record_size=args.record_size,
+            p4_record_size=args.record_size, grpc_connections=1 if processes == 1 else args.concurrency,
         )
         for base in (gw_on, gw_off, nginx):
             check_rest(base, fixture)
@@ -312,7 +317,7 @@ def main(argv=None) -> int:
             results["latency"][sc.id] = run_latency(sc, rate, args, groups, stack.log_addr)
 
         if args.profile:
-            targets = {"P1": [("db_service", False)], "P2": [("gw_on", True), ("db_service", False)],
+            targets = {"P1": [("db_service", True)], "P2": [("gw_on", True), ("db_service", True)],
                        "P3": [("gw_on", True)], "P4": [("logging_service", False)]}
             for sc in chosen:
                 if sc.id in targets:

@@ -35,6 +35,7 @@ class Settings:
     bcrypt_rounds: int
     db_pool_size: int
     grpc_workers: int
+    db_processes: int
 
     @property
     def production(self) -> bool:
@@ -50,6 +51,19 @@ class Settings:
                 "MERCH_DATABASE_URL must be a postgresql:// URL when MERCH_ENV=production "
                 "(for example postgresql://merch:secret@db:5432/merch); "
                 "the embedded SQLite file is a dev convenience"
+            )
+
+    def db_workers_per_process(self, processes: int) -> int:
+        """MERCH_GRPC_WORKERS is the DB service's total: its processes share it out (at least 2 each)."""
+        return max(2, -(-self.grpc_workers // processes))
+
+    def require_pool_for_workers(self, workers: int) -> None:
+        """The DB service's start-up check: each worker thread keeps a connection, the health check needs one."""
+        if self.db_pool_size < workers + 1:
+            raise ConfigError(
+                f"MERCH_DB_POOL_SIZE ({self.db_pool_size}) must be at least the worker threads of a DB-service "
+                f"process + 1 ({workers + 1}): each keeps one connection, and the health check needs one more; "
+                "lower MERCH_GRPC_WORKERS, raise MERCH_DB_PROCESSES or raise MERCH_DB_POOL_SIZE"
             )
 
     @property
@@ -156,6 +170,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"MERCH_ENV must be 'dev' or 'production', got {env!r}")
     state_dir = pathlib.Path(environ.get("MERCH_STATE_DIR") or REPO_ROOT / ".merch").resolve()
     database_url = environ.get("MERCH_DATABASE_URL", "").strip() or f"sqlite:///{state_dir / 'merch.sqlite3'}"
+    workers = _int(environ, "MERCH_GRPC_WORKERS", 16, 1, 256)
     return Settings(
         env=env,
         state_dir=state_dir,
@@ -168,6 +183,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         log_bind=environ.get("MERCH_LOG_BIND", "").strip() or "127.0.0.1:50052",
         service_token=_service_token(environ, env, state_dir),
         bcrypt_rounds=_int(environ, "MERCH_BCRYPT_ROUNDS", 12, 4, 16),
-        db_pool_size=_int(environ, "MERCH_DB_POOL_SIZE", 16, 1, 256),
-        grpc_workers=_int(environ, "MERCH_GRPC_WORKERS", 16, 1, 256),
+        db_pool_size=_int(environ, "MERCH_DB_POOL_SIZE", workers + 1, 2, 257),
+        grpc_workers=workers,
+        # DB-service processes sharing its port (SO_REUSEPORT): one per core unless set.
+        db_processes=_int(environ, "MERCH_DB_PROCESSES", os.cpu_count() or 1, 1, 64),
     )

@@ -1,10 +1,15 @@
 """What both gRPC services share: building a server with health and
-reflection, and running it until SIGTERM/SIGINT with a graceful shutdown."""
+reflection, running it until SIGTERM/SIGINT with a graceful shutdown, and
+running several copies of a service on one port (one process per core)."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
+import os
 import signal
+import socket
+import sys
 import threading
 from typing import Callable, Iterable
 
@@ -109,3 +114,106 @@ def run_until_signal(bound: BoundServer, *, grace_seconds: float = 5.0,
     bound.server.stop(grace_seconds).wait()
     if on_stop is not None:
         on_stop()
+
+
+def reserve_port(address: str) -> tuple[str, socket.socket]:
+    """Claims `address` for processes that will share it with SO_REUSEPORT; returns it with a
+    concrete port, and the socket that holds it (keep it open while they run).
+
+    First bound without SO_REUSEPORT, so a port another program (or another copy of this
+    service) already uses fails loudly here instead of being shared silently.
+    """
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            raise OSError(f"could not bind {address}: is another process using it? ({error.strerror})") from None
+        port = probe.getsockname()[1]
+    holder = socket.socket(family, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind((host, port))
+    return f"{address.rpartition(':')[0]}:{port}", holder
+
+
+def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork: Callable[[], None] | None = None) -> int:
+    """Runs `worker(index)` in `count` forked processes and waits for them; returns the exit code.
+
+    gRPC's multiprocessing pattern: the caller must not have created any gRPC object (server,
+    channel) or thread before this; each worker builds its own server on the shared port
+    (SO_REUSEPORT) and the kernel spreads connections across them. SIGTERM and SIGINT are passed
+    on to every worker, which stops gracefully; the parent exits once all have, with 0 if every
+    worker exited 0. A worker that dies on its own stops the others: the service is down, loudly,
+    not silently short of a core. `after_fork` runs in the parent once the workers exist.
+    """
+    children: dict[int, int] = {}
+    parent = os.getpid()
+    for index in range(count):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _stop_with(parent)
+                worker(index)
+                code = 0
+            except SystemExit as error:
+                code = error.code if isinstance(error.code, int) else 1
+            except BaseException:  # noqa: BLE001 - a worker's last words go to its log, then it exits non-zero
+                _log.exception("DB-service worker %d failed", index)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children[pid] = index
+    stopping = threading.Event()
+
+    def forward(signum, _frame):
+        stopping.set()
+        for child in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    if after_fork is not None:
+        # Threads it starts (a metrics endpoint) block the two signals, so that they always reach
+        # this thread, which is asleep in waitpid() and must forward them.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            after_fork()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    exit_code = 0
+    while children:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        index = children.pop(pid, None)
+        if index is None:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        code = 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+        if code != 0:
+            exit_code = exit_code or code
+            if not stopping.is_set():
+                _log.error("worker %d (pid %d) exited with %d; stopping the others", index, pid, code)
+                forward(signal.SIGTERM, None)
+    return exit_code
+
+
+def _stop_with(parent: int) -> None:
+    """Has the kernel send this process SIGTERM when `parent` dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG): a worker never outlives its parent to hold the port unseen."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 
 import grpc
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 _log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
     def __init__(self):
         self._timers: dict[str, object] = {}
         self._counters: dict[tuple[str, grpc.StatusCode], object] = {}
+        # Wrapped handlers by method, with the handler each wraps: reused while the inner handler is the same.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def _count(self, method: str, kind: str, code: grpc.StatusCode, seconds: float) -> None:
         timer = self._timers.get(method)
@@ -77,6 +80,9 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
         from py_server.interceptors import _wrap_handler
 
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         kind = _TYPES[(bool(handler.request_streaming), bool(handler.response_streaming))]
         count = self._count
 
@@ -106,7 +112,10 @@ class GrpcMetricsInterceptor(grpc.ServerInterceptor):
 
             return run_unary
 
-        return _wrap_handler(handler, wrap)
+        wrapped = _wrap_handler(handler, wrap)
+        if cached is None:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
 
 def _code(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:
@@ -193,7 +202,7 @@ def parse_bind(raw: str | None, default: str) -> tuple[str, int] | None:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def serve(variable: str, default: str, environ=None):
+def serve(variable: str, default: str, environ=None, registry=REGISTRY):
     """Starts the metrics endpoint at the address in `variable` (default `default`).
 
     Returns the HTTP server, or None when switched off or when the address is taken.
@@ -209,10 +218,62 @@ def serve(variable: str, default: str, environ=None):
         return None
     host, port = address
     try:
-        server, _thread = start_http_server(port, addr=host)
+        server, _thread = start_http_server(port, addr=host, registry=registry)
     except OSError as error:
         _log.warning("metrics endpoint not started: cannot listen on %s:%d (%s); set %s to a free "
                      "host:port, or to 'off'", host, port, error.strerror or error, variable)
         return None
     _log.info("metrics on http://%s:%d/metrics", host, server.server_port)
     return server
+
+
+# --- a service of several processes (the DB service with MERCH_DB_PROCESSES > 1) ---------------------
+#
+# prometheus_client's multiprocess mode: each worker writes its counters and histograms to files in
+# PROMETHEUS_MULTIPROC_DIR (set before prometheus_client is first imported), and the parent, which
+# serves no calls, serves their sum on the one metrics port.
+
+
+def shared_registry(folder) -> CollectorRegistry:
+    """A registry that reads every worker's metrics from `folder`: the parent's endpoint serves it."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    return registry
+
+
+def mirror_to_shared(*collectors, interval: float = 1.0) -> threading.Thread:
+    """Publishes what `collectors` read (unlabelled gauges and counters) to the shared files every
+    `interval` seconds, from a daemon thread: gauges as the sum over live workers, counters by
+    their increments. Started in each worker."""
+    gauges: dict[str, Gauge] = {}
+    counters: dict[str, tuple[Counter, list[float]]] = {}
+
+    def publish() -> None:
+        for collector in collectors:
+            for family in collector.collect():
+                for sample in family.samples:
+                    if family.type == "gauge":
+                        gauge = gauges.get(family.name)
+                        if gauge is None:
+                            gauge = gauges[family.name] = Gauge(family.name, family.documentation,
+                                                                multiprocess_mode="livesum")
+                        gauge.set(sample.value)
+                    elif family.type == "counter" and sample.name.endswith("_total"):
+                        counter, last = counters.get(family.name) or (None, [0.0])
+                        if counter is None:
+                            counter = Counter(family.name, family.documentation)
+                            counters[family.name] = (counter, last)
+                        counter.inc(max(0.0, sample.value - last[0]))
+                        last[0] = sample.value
+
+    def run() -> None:
+        while True:
+            publish()
+            time.sleep(interval)
+
+    publish()
+    thread = threading.Thread(target=run, name="metrics-mirror", daemon=True)
+    thread.start()
+    return thread

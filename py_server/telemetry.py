@@ -171,21 +171,24 @@ class PropagatingWsgi:
 class PropagatingServerInterceptor(grpc.ServerInterceptor):
     """Makes the call's span context, from `traceparent` metadata or new, current while it runs."""
 
+    def __init__(self):
+        # Wrapped handlers by method, with the handler each wraps: the wrapper reads the call's
+        # metadata itself, so it is built once per method, not once per call.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None or not _traced_method(handler_call_details):
             return handler
-        traceparent = None
-        for key, value in handler_call_details.invocation_metadata or ():
-            if key == "traceparent":
-                traceparent = value
-                break
+        cached = self._wrapped.get(handler_call_details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         from py_server.interceptors import _wrap_handler
 
         def wrap(behavior, streaming):
             if streaming:
                 def run_stream(request, context):
-                    token = _enter(traceparent)
+                    token = _enter(_traceparent(context))
                     try:
                         yield from behavior(request, context)
                     finally:
@@ -194,7 +197,7 @@ class PropagatingServerInterceptor(grpc.ServerInterceptor):
                 return run_stream
 
             def run_unary(request, context):
-                token = _enter(traceparent)
+                token = _enter(_traceparent(context))
                 try:
                     return behavior(request, context)
                 finally:
@@ -202,7 +205,17 @@ class PropagatingServerInterceptor(grpc.ServerInterceptor):
 
             return run_unary
 
-        return _wrap_handler(handler, wrap)
+        wrapped = _wrap_handler(handler, wrap)
+        if cached is None:
+            self._wrapped[handler_call_details.method] = (handler, wrapped)
+        return wrapped
+
+
+def _traceparent(context) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "traceparent":
+            return value
+    return None
 
 
 def outgoing_metadata() -> tuple[tuple[str, str], ...]:

@@ -46,3 +46,21 @@ def test_dev_generates_one_private_service_token_shared_by_every_process(tmp_pat
 def test_a_short_service_token_is_refused(tmp_path):
     with pytest.raises(config.ConfigError, match="at least 16"):
         config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_SERVICE_TOKEN": "short"})
+
+
+def test_the_db_service_runs_one_process_per_core_and_shares_its_worker_threads_out(tmp_path):
+    import os
+
+    settings = config.load_settings({"MERCH_STATE_DIR": str(tmp_path)})
+    assert settings.db_processes == (os.cpu_count() or 1)
+    assert (settings.grpc_workers, settings.db_pool_size) == (16, 17)
+    assert [settings.db_workers_per_process(n) for n in (1, 2, 3, 16)] == [16, 8, 6, 2]
+    with pytest.raises(config.ConfigError, match="MERCH_DB_PROCESSES"):
+        config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_DB_PROCESSES": "0"})
+
+
+def test_a_pool_smaller_than_a_process_s_worker_threads_stops_start_up_and_says_which(tmp_path):
+    settings = config.load_settings({"MERCH_STATE_DIR": str(tmp_path), "MERCH_DB_POOL_SIZE": "8"})
+    settings.require_pool_for_workers(settings.db_workers_per_process(4))  # 4 threads each: 5 connections
+    with pytest.raises(config.ConfigError, match="MERCH_DB_POOL_SIZE"):
+        settings.require_pool_for_workers(settings.db_workers_per_process(2))  # 8 threads each need 9

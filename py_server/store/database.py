@@ -8,57 +8,19 @@ from __future__ import annotations
 
 import logging
 import pathlib
-import time
 import urllib.parse
 
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from py_server.store import identity, models, orders, seed
+from py_server.store import identity, models, seed, sql
 
 _log = logging.getLogger(__name__)
-
-# psycopg2.extensions.TRANSACTION_STATUS_IDLE, without importing psycopg2 where SQLite is enough.
-_IDLE = 0
 
 # Any fixed number shared by every DB-service process: it serialises schema
 # creation and seeding when several replicas start at once on one PostgreSQL.
 _SCHEMA_LOCK_KEY = 0x6D65726368  # "merch"
-
-
-class _PostgresPool(PooledPostgresqlDatabase):
-    """peewee's PostgreSQL pool, minus a round trip on most check-outs.
-
-    peewee probes every connection it hands out with `SELECT 1`, holding the pool's
-    lock meanwhile: under load that is one extra round trip per call, serialised
-    across all threads. A connection that came back to the pool less than
-    `PROBE_AFTER_IDLE` seconds ago, with its local status clean, was working a
-    moment ago and is handed out without the probe; one that sat idle longer is
-    probed as before, so a connection broken by a database restart (which takes
-    longer than that) is still discarded before a call can use it.
-    """
-
-    PROBE_AFTER_IDLE = 1.0
-
-    def __init__(self, *args, **kwargs):
-        self._checked_in: dict[int, float] = {}
-        super().__init__(*args, **kwargs)
-
-    def _close(self, conn, close_conn=False):
-        super()._close(conn, close_conn)
-        key = self.conn_key(conn)
-        if close_conn or conn.closed:
-            self._checked_in.pop(key, None)
-        else:
-            self._checked_in[key] = time.monotonic()
-
-    def _is_closed(self, conn):
-        checked_in = self._checked_in.get(self.conn_key(conn))
-        if (checked_in is not None and time.monotonic() - checked_in < self.PROBE_AFTER_IDLE
-                and not conn.closed and conn.get_transaction_status() == _IDLE):
-            return False
-        return super()._is_closed(conn)
 
 
 def open_database(url: str, *, pool_size: int = 16) -> peewee.Database:
@@ -66,7 +28,7 @@ def open_database(url: str, *, pool_size: int = 16) -> peewee.Database:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme in ("postgresql", "postgres"):
         query = dict(urllib.parse.parse_qsl(parsed.query))
-        return _PostgresPool(
+        return PooledPostgresqlDatabase(
             (parsed.path or "/").lstrip("/") or "postgres",
             user=urllib.parse.unquote(parsed.username or "") or None,
             password=urllib.parse.unquote(parsed.password or "") or None,
@@ -104,7 +66,8 @@ def prepare_schema(database: peewee.Database) -> None:
         with database.atomic(**({} if postgres else {"lock_type": "IMMEDIATE"})):
             if postgres:
                 database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
-                database.execute_sql(orders.DEADLINE_FUNCTION)
+                database.execute_sql(sql.DEADLINE_FUNCTION)
+                database.execute_sql(sql.CALLER_FUNCTION)
             _add_user_columns(database)  # before create_tables makes indexes on the new columns
             database.create_tables(models.MODELS, safe=True)
             _fill_identity_keys()

@@ -19,7 +19,8 @@ import peewee
 
 from py_server import request_context
 from py_server.errors import Aborted, FailedPrecondition, InvalidArgument
-from py_server.store.models import IdempotencyRecord, locked, utcnow, write_transaction
+from py_server.store.access import locked, write_transaction
+from py_server.store.models import IdempotencyRecord, utcnow
 
 TTL = datetime.timedelta(hours=24)
 MAX_KEY_LENGTH = 255

@@ -1,17 +1,10 @@
 """Peewee models. One database proxy, bound at start-up from the database URL."""
 from __future__ import annotations
 
-import contextlib
 import datetime
 import decimal
-import threading
-import time
-import weakref
 
 import peewee
-
-from py_server import request_context
-from py_server.errors import DeadlineExceeded
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -137,95 +130,3 @@ class IdempotencyRecord(BaseModel):
 
 
 MODELS = (Product, User, Order, LoginThrottle, IdempotencyRecord)
-
-
-# SQLite has one writer at a time. Threads of this process queue here for it, in turn, instead of
-# racing for the file lock, where a loser may get "database is locked" once busy_timeout runs out
-# (6 of 48 concurrent updates did before). Reentrant: a write transaction may nest (a savepoint).
-# Other processes on the same file still wait through busy_timeout.
-_SQLITE_WRITER = threading.RLock()
-
-
-@contextlib.contextmanager
-def write_transaction():
-    """A transaction for a read-then-write unit of work that never commits after the caller's deadline.
-
-    SQLite takes its write lock up front (BEGIN IMMEDIATE), one thread of this
-    process at a time: a deferred transaction that reads first can fail with
-    "database is locked" when it later tries to write. PostgreSQL uses row
-    locks and conditional updates. Just before the commit, the deadline of the
-    gRPC call being served is checked: past it, the work is rolled back and
-    DEADLINE_EXCEEDED raised, so nothing is created for a request whose
-    client was told it failed.
-    """
-    database = database_proxy.obj
-    if isinstance(database, peewee.SqliteDatabase):
-        if not _SQLITE_WRITER.acquire(timeout=min(30.0, max(0.0, _seconds_left(default=30.0)))):
-            raise DeadlineExceeded("the deadline passed while waiting for the database; nothing was changed")
-        try:
-            with database.atomic(lock_type="IMMEDIATE"):
-                yield
-                _check_deadline()
-        finally:
-            _SQLITE_WRITER.release()
-    else:
-        with database.atomic():
-            yield
-            _check_deadline()
-
-
-def locked(query):
-    """`query` with FOR UPDATE where the database has row locks (PostgreSQL). SQLite has none to take:
-    there, write_transaction()'s BEGIN IMMEDIATE already holds the only write lock."""
-    return query.for_update() if database_proxy.obj.for_update else query
-
-
-def _seconds_left(default: float) -> float:
-    deadline = request_context.current_deadline.get()
-    return default if deadline is None else deadline - time.monotonic()
-
-
-def _check_deadline() -> None:
-    if _seconds_left(default=1.0) <= 0:
-        raise DeadlineExceeded("the caller's deadline passed before the change could be committed; nothing was changed")
-
-
-class Compiled:
-    """A query whose SQL text peewee compiles once per database, then runs with new parameters.
-
-    Compiling a query is most of peewee's cost on a hot path (about 100 µs for a
-    primary-key lookup, against 50 µs for the round trip itself). `build(*params)`
-    must return the peewee query for those parameter values; the SQL is compiled
-    from placeholder values and checked to take exactly those parameters, in order.
-    """
-
-    _PLACEHOLDERS = (-1_000_001, -1_000_002, -1_000_003, -1_000_004)
-
-    def __init__(self, build, arity: int):
-        self._build, self._arity = build, arity
-        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def _for(self, database) -> tuple[str, tuple]:
-        compiled = self._compiled.get(database)
-        if compiled is None:
-            placeholders = self._PLACEHOLDERS[: self._arity]
-            sql, params = self._build(*placeholders).sql()
-            if tuple(params[: self._arity]) != placeholders:
-                raise AssertionError(f"compiled query takes {params}, not {placeholders} first")
-            # The query's own constants (LIMIT 1 …) follow the caller's parameters.
-            compiled = self._compiled[database] = (sql, tuple(params[self._arity:]))
-        return compiled
-
-    def rows(self, *params) -> list[tuple]:
-        database = database_proxy.obj
-        sql, constants = self._for(database)
-        return database.execute_sql(sql, (*params, *constants)).fetchall()
-
-
-def first_model(model: type[BaseModel], compiled: Compiled, *params):
-    """The first row of a `model.select()` query as a model instance (converted as peewee would), or None."""
-    rows = compiled.rows(*params)
-    if not rows:
-        return None
-    fields = model._meta.sorted_fields
-    return model(**{f.name: f.python_value(value) for f, value in zip(fields, rows[0])}, __no_default__=1)

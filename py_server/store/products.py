@@ -6,7 +6,9 @@ import decimal
 import peewee
 
 from py_server.errors import AlreadyExists, FailedPrecondition, NotFound
-from py_server.store.models import CENT, Compiled, Order, Product, database_proxy, first_model, write_transaction
+from py_server.store import sql
+from py_server.store.access import first, rows, write_transaction
+from py_server.store.models import CENT, Order, Product
 from py_server.validation import DEFAULT_PAGE_SIZE, Violations, page_token
 
 
@@ -26,13 +28,10 @@ def _to_columns(fields: dict) -> dict:
 
 
 def get_product(product_id: int) -> Product:
-    product = first_model(Product, _PRODUCT_BY_ID, product_id)
+    product = first(Product, sql.PRODUCT_BY_ID, product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist")
     return product
-
-
-_PRODUCT_BY_ID = Compiled(lambda product_id: Product.select().where(Product.id == product_id).limit(1), 1)
 
 
 def list_products(size: int, token: str, category: str) -> tuple[list[Product], str]:
@@ -45,7 +44,7 @@ def list_products(size: int, token: str, category: str) -> tuple[list[Product], 
         query = query.where(Product.id > after)
     if category:
         query = query.where(Product.category == category)
-    products = list(query)
+    products = rows(Product, query)
     if len(products) > limit:
         return products[:limit], str(products[limit - 1].id)
     return products, ""

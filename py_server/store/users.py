@@ -13,8 +13,9 @@ import peewee
 from py_server import request_context
 from py_server.errors import (AlreadyExists, DeadlineExceeded, FailedPrecondition, NotFound, PermissionDenied,
                               ResourceExhausted, Unauthenticated, Unavailable)
-from py_server.store import identity
-from py_server.store.models import Compiled, LoginThrottle, User, first_model, locked, utcnow, write_transaction
+from py_server.store import identity, sql
+from py_server.store.access import check_caller, first, locked, write_transaction
+from py_server.store.models import LoginThrottle, User, utcnow
 from py_server.validation import Violations
 
 # Login throttling: this many failures for one username within the window lock it for the window.
@@ -99,13 +100,10 @@ def _store_fields(fields: dict, hasher: PasswordHasher) -> dict:
 
 
 def get_user(user_id: int) -> User:
-    user = first_model(User, _USER_BY_ID, user_id)
+    user = first(User, sql.USER_BY_ID, user_id)
     if user is None:
         raise NotFound(f"user {user_id} does not exist")
     return user
-
-
-_USER_BY_ID = Compiled(lambda user_id: User.select().where(User.id == user_id).limit(1), 1)
 
 
 def new_user_columns(fields: dict, hasher: PasswordHasher) -> dict:
@@ -174,6 +172,7 @@ def authenticate_user(username: str, password: str, hasher: PasswordHasher) -> U
     An unknown name costs a bcrypt check too, so timing does not tell it apart.
     """
     key = identity.username_key(username)
+    check_caller()  # a log-in names no caller; if one is named anyway, it is held to the same rule
     _refuse_if_throttled(key)
     user = User.get_or_none(User.username_key == key)
     ok = hasher.check(password, user.password_hash if user else None)
