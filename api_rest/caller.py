@@ -18,6 +18,7 @@ from typing import TypeVar
 from bottle import request, response
 from google.protobuf.message import Message
 
+from merch.store.v1 import user_pb2
 from py_server import field_rules
 from py_server.errors import InvalidArgument
 from py_server.request_context import accept_or_generate
@@ -67,31 +68,37 @@ def authenticate(deps) -> CallContext:
     (api_rest.errors). So deactivation and password changes end older
     tokens at once, on every replica, at no extra round trip.
 
-    401 here without a valid, unexpired token; 403 when the path, query or
-    body names another user's id.
+    401 without a valid, unexpired token, or for a user who may no longer
+    act; 403 when the path, query or body names another user's id.
     """
     user_id, version = deps.tokens.claims(bearer_token(request.environ.get("HTTP_AUTHORIZATION")))
     request.environ[USER_ID_KEY] = user_id
-    _require_owner(user_id)
+    ctx = CallContext(request_id(), user_id, version)
+    claimed = _claimed_user_ids()
+    for where, other in claimed:
+        if other != user_id:
+            # A refusal, so its one DB call is spent on who is asking: a token that may no
+            # longer act is told so (401) rather than that the id is not theirs (403).
+            deps.backend.users.GetUser(user_pb2.GetUserRequest(user_id=user_id), ctx)
+            raise forbidden(f"the user_id in the {where} is not yours: you can only act on your own account "
+                            f"(your user id is {user_id})")
     request.environ[_CALLER_KEY] = (user_id, version)
-    return CallContext(request_id(), user_id, version)
+    return ctx
 
 
-def _require_owner(user_id: int) -> None:
+def _claimed_user_ids() -> list[tuple[str, int]]:
+    """The user ids the request names, and where: path, query, body."""
+    claimed = []
     path_id = request.url_args.get("user_id")
     if path_id is not None:
-        _require_self(user_id, bodies.whole_number("user_id", path_id, minimum=1, maximum=bodies.INT32_MAX), "path")
+        claimed.append(("path", bodies.whole_number("user_id", path_id, minimum=1, maximum=bodies.INT32_MAX)))
     query_id = bodies.query_int(request.query, "user_id", default=None, minimum=1, maximum=bodies.INT32_MAX)
-    _require_self(user_id, query_id, "query")
+    if query_id is not None:
+        claimed.append(("query", query_id))
     data = body(required=False)
     if isinstance(data, dict) and type(data.get("user_id")) is int:  # other types: the body's own 400
-        _require_self(user_id, data["user_id"], "body")
-
-
-def _require_self(user_id: int, claimed: int | None, where: str) -> None:
-    if claimed is not None and claimed != user_id:
-        raise forbidden(f"the user_id in the {where} is not yours: you can only act on your own account "
-                        f"(your user id is {user_id})")
+        claimed.append(("body", data["user_id"]))
+    return claimed
 
 
 def body(*, required: bool = True):
