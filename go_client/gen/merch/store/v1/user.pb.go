@@ -361,7 +361,7 @@ type UpdateUserRequest struct {
 	Email *string `protobuf:"bytes,4,opt,name=email,proto3,oneof" json:"email,omitempty"`
 	// password, when set, is the new plaintext password (8 to 72 bytes).
 	Password *string `protobuf:"bytes,5,opt,name=password,proto3,oneof" json:"password,omitempty"`
-	// current_password is the user's present password, required with password.
+	// current_password is the user's present password (1 to 72 bytes), required with password.
 	CurrentPassword *string `protobuf:"bytes,6,opt,name=current_password,json=currentPassword,proto3,oneof" json:"current_password,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -709,7 +709,7 @@ const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\";\n" +
 	"\x0fGetUserResponse\x12(\n" +
-	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\xfd\x06\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.merch.store.v1.UserR\x04user\"\xff\x06\n" +
 	"\x11UpdateUserRequest\x12#\n" +
 	"\auser_id\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\xc8\x01\x01\x1a\x02 \x00R\x06userId\x12\xcb\x01\n" +
@@ -720,8 +720,8 @@ const file_merch_store_v1_user_proto_rawDesc = "" +
 	"\x05email\x18\x04 \x01(\tB\x91\x01\xbaH\x8d\x01\xba\x01\x82\x01\n" +
 	"\remail_address\x12.must be an email address like name@example.com\x1aAthis.matches(r'^[^\\x00-\\x20\\x7f-\\x9f]+@[^\\x00-\\x20\\x7f-\\x9f@]+$')r\x05\x10\x03\x18\xfe\x01H\x02R\x05email\x88\x01\x01\x12s\n" +
 	"\bpassword\x18\x05 \x01(\tBR\xbaHO\xba\x01F\n" +
-	"\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r'^[^\\x00]*$')r\x04 \b(HH\x03R\bpassword\x88\x01\x01\x127\n" +
-	"\x10current_password\x18\x06 \x01(\tB\a\xbaH\x04r\x02(HH\x04R\x0fcurrentPassword\x88\x01\x01B\x06\n" +
+	"\x06no_nul\x12\x1fmust not contain NUL characters\x1a\x1bthis.matches(r'^[^\\x00]*$')r\x04 \b(HH\x03R\bpassword\x88\x01\x01\x129\n" +
+	"\x10current_password\x18\x06 \x01(\tB\t\xbaH\x06r\x04\x10\x01(HH\x04R\x0fcurrentPassword\x88\x01\x01B\x06\n" +
 	"\x04_sidB\v\n" +
 	"\t_usernameB\b\n" +
 	"\x06_emailB\v\n" +
