@@ -146,10 +146,16 @@ def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork:
     (SO_REUSEPORT) and the kernel spreads connections across them. SIGTERM and SIGINT are passed
     on to every worker, which stops gracefully; the parent exits once all have, with 0 if every
     worker exited 0. A worker that dies on its own stops the others: the service is down, loudly,
-    not silently short of a core. `after_fork` runs in the parent once the workers exist.
+    not silently short of a core. With as many workers as the CPUs this process may use, each is
+    pinned to one. `after_fork` runs in the parent once the workers exist.
     """
     children: dict[int, int] = {}
     parent = os.getpid()
+    # One process per core: each is pinned to its own. A process's threads take turns at one GIL;
+    # on one core a hand-over is a thread switch, across cores a wake-up of another core (measured
+    # with `make bench` P1 on 2 cores: 0.59 pinned against 0.40 unpinned, the same pairs interleaved).
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = count == len(cpus) > 1
     for index in range(count):
         pid = os.fork()
         if pid == 0:
@@ -158,6 +164,8 @@ def serve_in_processes(count: int, worker: Callable[[int], None], *, after_fork:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 _stop_with(parent)
+                if pin:
+                    os.sched_setaffinity(0, {cpus[index]})
                 worker(index)
                 code = 0
             except SystemExit as error:

@@ -57,6 +57,9 @@ def test_two_processes_share_the_port_and_clients_with_several_connections_reach
     address, proc = service
     workers = workers_of(proc.pid)
     assert len(workers) == 2
+    cpus = os.sched_getaffinity(proc.pid)
+    if len(cpus) == 2:  # one process per core: each pinned to its own
+        assert sorted(os.sched_getaffinity(pid) for pid in workers) == sorted({cpu} for cpu in cpus)
     port = int(address.rsplit(":", 1)[1])
     channels = [grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(16)]
     try:
