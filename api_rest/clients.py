@@ -9,6 +9,7 @@ backend is down.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -128,34 +129,45 @@ class Backend:
     """The DB service as the gateway sees it, one typed call per RPC:
     `backend.orders.PlaceOrder(request, ctx)`, `backend.users.CreateUser.idempotent(request, ctx, key)`.
 
-    The channel is created lazily by the first call in each process (keyed by
-    pid), so a pre-forking server never shares a channel across a fork.
+    The channels are created lazily by the first call in each process (keyed
+    by pid), so a pre-forking server never shares a channel across a fork.
+    Each process opens `connections` channels, each with its own connection
+    (a local subchannel pool), and takes them in turn: a DB service of several
+    processes on one port (SO_REUSEPORT) hands each connection to one of its
+    processes, so a single connection would keep every call on one of them.
     """
 
-    def __init__(self, addresses: str, *, timeout_seconds: float, service_token: str | None = None):
+    def __init__(self, addresses: str, *, timeout_seconds: float, service_token: str | None = None,
+                 connections: int = 4):
         self.target = channels.target(addresses)
         self.timeout_seconds = timeout_seconds
+        self.connections = connections
         self._auth = (("authorization", f"Bearer {service_token}"),) if service_token else ()
         self._lock = threading.Lock()
         self._pid: int | None = None
-        self._stubs: _Stubs | None = None
+        self._all: list[_Stubs] = []
+        self._turns = itertools.cycle(())
         self.greeting = GreetingCalls(self)
         self.products = ProductCalls(self)
         self.users = UserCalls(self)
         self.orders = OrderCalls(self)
 
     def _current(self) -> _Stubs:
-        pid = os.getpid()
-        stubs = self._stubs
-        if stubs is not None and self._pid == pid:
-            return stubs
+        if self._pid != os.getpid():
+            self._open()
+        return next(self._turns)  # itertools.cycle: one step is atomic under the GIL
+
+    def _open(self) -> None:
         with self._lock:
-            if self._stubs is None or self._pid != pid:
-                # A channel inherited through fork() is unusable and is not closed here.
-                # Traced: each call's span travels to the DB service as `traceparent` metadata.
-                self._stubs = _Stubs(telemetry.traced_channel(grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)))
-                self._pid = pid
-            return self._stubs
+            if self._pid == os.getpid():
+                return
+            # Channels inherited through fork() are unusable and are not closed here.
+            # Traced: each call's span travels to the DB service as `traceparent` metadata.
+            options = [*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+            self._all = [_Stubs(telemetry.traced_channel(grpc.insecure_channel(self.target, options=options)))
+                         for _ in range(self.connections)]
+            self._turns = itertools.cycle(self._all)
+            self._pid = os.getpid()
 
     def metadata(self, ctx: CallContext) -> tuple[tuple[str, str], ...]:
         """What every call carries: the request id, the caller (when a user is acting), the service token."""
@@ -178,6 +190,7 @@ class Backend:
 
     def close(self) -> None:
         with self._lock:
-            if self._stubs is not None and self._pid == os.getpid():
-                self._stubs.channel.close()
-            self._stubs = None
+            if self._pid == os.getpid():
+                for stubs in self._all:
+                    stubs.channel.close()
+            self._all, self._turns, self._pid = [], itertools.cycle(()), None
