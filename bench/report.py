@@ -132,7 +132,6 @@ def summary_md(results: dict) -> str:
         per_op = [r.get("log_records_per_op") for r in p3["ours"]], [r.get("log_records_per_op") for r in p3["anchor"]]
         parts += [f"P3 check: log records accepted by the logging service per order — shipped {per_op[0]}, "
                   f"shipping off {per_op[1]} (the DB service's own access logs are shipped in both).", ""]
-    lines += _gateway_rows(results)
     rows = memory_rows(results)
     if rows:
         parts += ["## M1: resident memory (VmRSS, MB)", "", "| service | process | idle | after the runs |",
