@@ -35,12 +35,16 @@ def normalise(record: logging_pb2.LogRecord, received: timestamp_pb2.Timestamp) 
     """Makes a record publishable without refusing it: a log line is worth keeping
     even when it is too long, so over-long parts are clipped (marked with …).
 
-    A record that needs nothing (the shippers' records nearly always) is kept as
-    it came: this runs for every record the service takes in, and building a new
-    one costs more than all of these checks.
+    A record that needs nothing (the shippers' records nearly always) is copied
+    as it is: this runs for every record the service takes in, and a copy costs a
+    fifth of building one field by field. A copy, not the record itself: the
+    record lives in its request message's memory, which a kept record would keep
+    whole (kept as they came, the benchmark's logging service grew to 113 MB over 200,000 records).
     """
     if _publishable(record):
-        return record
+        out = logging_pb2.LogRecord()
+        out.CopyFrom(record)
+        return out
     service, message, request_id, fields = record.service, record.message, record.request_id, record.fields
     out = logging_pb2.LogRecord(
         time=record.time if record.HasField("time") and _valid_time(record.time) else received,
