@@ -121,18 +121,22 @@ def reserve_port(address: str) -> tuple[str, socket.socket]:
     concrete port, and the socket that holds it (keep it open while they run).
 
     First bound without SO_REUSEPORT, so a port another program (or another copy of this
-    service) already uses fails loudly here instead of being shared silently.
+    service) already listens on fails loudly here instead of being shared silently. With
+    SO_REUSEADDR, as gRPC binds: connections of a previous run still in TIME_WAIT do not
+    keep a restarted service off its own port.
     """
     host, _, port = address.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError as error:
             raise OSError(f"could not bind {address}: is another process using it? ({error.strerror})") from None
         port = probe.getsockname()[1]
     holder = socket.socket(family, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     holder.bind((host, port))
     return f"{address.rpartition(':')[0]}:{port}", holder
