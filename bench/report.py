@@ -59,6 +59,17 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _placement(meta: dict) -> str:
+    """Where the services ran: the DB service's processes and which CPUs were pinned."""
+    processes = meta.get("db_processes") or 1
+    if not meta.get("pinned"):
+        return f"The DB service runs {processes} process(es); no process pinned to a CPU. "
+    if processes == 1:
+        return "The DB service runs one process pinned to CPU 1, the logging service pinned to CPU 0 (`taskset`); "
+    return (f"The DB service runs {processes} processes, each pinned to its own CPU; the logging service "
+            "is pinned to CPU 0 (`taskset`); ")
+
+
 def _gateway_rows(results: dict) -> list[str]:
     """The lean-gateway goals: its CPU per GET (P2's median run) and P2's p50 at the half rate."""
     lines = []
@@ -115,8 +126,7 @@ def summary_md(results: dict) -> str:
         f"the first side alternating), {meta['duration_s']:g} s each, concurrency {meta['concurrency']} "
         f"(P4: one client stream, {meta['p4_records']:,} records of {meta['p4_record_size']} B). "
         f"PostgreSQL fsync={meta['pg_fsync']}. "
-        + ("The DB service runs pinned to CPU 1 and the logging service to CPU 0 (`taskset`); "
-           if meta.get("pinned") else "No process pinned to a CPU. ")
+        + _placement(meta)
         + f"Ratio = median of ours / median of anchor. Took {meta.get('elapsed_s', 0):.0f} s.",
         "",
     ]
