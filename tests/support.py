@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import harness
+from merch.logging.v1 import logging_pb2, logging_pb2_grpc
 
 # The harness's paths, wait and process handling (one copy for tests, benchmark and make run / make stack).
 REPO, PYTHON, START_TIMEOUT = harness.REPO, harness.PYTHON, harness.START_TIMEOUT
@@ -162,3 +163,21 @@ class Kafka(harness.Kafka):
         finally:
             consumer.close()
         return messages
+
+
+def tail_records(log_address: str, request_id: str, wanted=None, timeout: float = 15.0) -> list:
+    """The logging service's records of `request_id`: its backlog, then what arrives until `wanted(records)`
+    holds (or `timeout` passes; with no `wanted`, everything until then)."""
+    records = []
+    with channel(log_address) as open_channel:
+        call = logging_pb2_grpc.LoggingServiceStub(open_channel).TailLogs(
+            logging_pb2.TailLogsRequest(request_id=request_id, last_n=100), timeout=timeout)
+        try:
+            for reply in call:
+                records.append(reply.record)
+                if wanted is not None and wanted(records):
+                    call.cancel()
+        except grpc.RpcError as error:
+            if error.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise
+    return records

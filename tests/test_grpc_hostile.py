@@ -81,22 +81,22 @@ def _methods():
                     yield pytest.param(server, method, id=f"{service.name}.{method.name}")
 
 
+def _callable(channel: grpc.Channel, method, request_class):
+    """A multi-callable for `method` of the right streaming kind, from its descriptor."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    response_class = message_factory.GetMessageClass(method.output_type)
+    kind = (channel.stream_unary if method.client_streaming else
+            channel.unary_stream if method.server_streaming else channel.unary_unary)
+    return kind(path, request_serializer=request_class.SerializeToString,
+                response_deserializer=response_class.FromString)
+
+
 @pytest.mark.parametrize("server,method", list(_methods()))
 def test_every_method_answers_hostile_fields_precisely_within_a_second(servers, server, method):
     request_class = message_factory.GetMessageClass(method.input_type)
-    response_class = message_factory.GetMessageClass(method.output_type)
-    path = f"/{method.containing_service.full_name}/{method.name}"
     failures = []
     with support.channel(servers[server]) as channel:
-        if method.client_streaming:
-            rpc = channel.stream_unary(path, request_serializer=request_class.SerializeToString,
-                                       response_deserializer=response_class.FromString)
-        elif method.server_streaming:
-            rpc = channel.unary_stream(path, request_serializer=request_class.SerializeToString,
-                                       response_deserializer=response_class.FromString)
-        else:
-            rpc = channel.unary_unary(path, request_serializer=request_class.SerializeToString,
-                                      response_deserializer=response_class.FromString)
+        rpc = _callable(channel, method, request_class)
         for label, request in _variants(request_class):
             started = time.monotonic()
             try:
@@ -158,18 +158,8 @@ def test_every_rule_the_protos_state_is_enforced_by_the_service_naming_the_field
     """Read from the descriptors, as grpcurl shows them: one value past each limit is INVALID_ARGUMENT
     with a google.rpc.BadRequest violation for that field."""
     request_class = message_factory.GetMessageClass(method.input_type)
-    response_class = message_factory.GetMessageClass(method.output_type)
-    path = f"/{method.containing_service.full_name}/{method.name}"
     with support.channel(servers[server]) as channel:
-        if method.client_streaming:
-            rpc = channel.stream_unary(path, request_serializer=request_class.SerializeToString,
-                                       response_deserializer=response_class.FromString)
-        elif method.server_streaming:
-            rpc = channel.unary_stream(path, request_serializer=request_class.SerializeToString,
-                                       response_deserializer=response_class.FromString)
-        else:
-            rpc = channel.unary_unary(path, request_serializer=request_class.SerializeToString,
-                                      response_deserializer=response_class.FromString)
+        rpc = _callable(channel, method, request_class)
         for name, value in _beyond_each_rule(request_class):
             request = request_class(**{name: value})
             with pytest.raises(grpc.RpcError) as refused:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import uuid
 
-import grpc
 import pytest
 import requests
 
-from merch.logging.v1 import logging_pb2, logging_pb2_grpc
+from merch.logging.v1 import logging_pb2
 from tests import support
 from tests.rest_fixtures import PASSWORD, rest_gateway
 
@@ -22,23 +21,6 @@ def logged_store(tmp_path_factory):
         with support.db_service(state_dir, MERCH_LOG_ADDR=log_address) as (db_address, _):
             with rest_gateway(state_dir, db_address, log_address) as gateway:
                 yield gateway, log_address
-
-
-def follow(log_address: str, request_id: str, wanted, timeout: float = 15.0) -> list[logging_pb2.LogRecord]:
-    """Tails the logging service for `request_id` until `wanted(records)` holds (or the time is up)."""
-    records: list[logging_pb2.LogRecord] = []
-    with support.channel(log_address) as channel:
-        call = logging_pb2_grpc.LoggingServiceStub(channel).TailLogs(
-            logging_pb2.TailLogsRequest(request_id=request_id, last_n=100), timeout=timeout)
-        try:
-            for reply in call:
-                records.append(reply.record)
-                if wanted(records):
-                    call.cancel()
-        except grpc.RpcError as error:
-            if error.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise
-    return records
 
 
 def test_a_requests_records_from_gateway_and_db_service_share_its_request_id(logged_store):
@@ -63,7 +45,7 @@ def test_a_requests_records_from_gateway_and_db_service_share_its_request_id(log
     assert response.status_code == 201
     assert response.headers["X-Request-ID"] == request_id
 
-    records = follow(log_address, request_id, complete)
+    records = support.tail_records(log_address, request_id, complete)
     assert complete(records), [(r.service, r.message) for r in records]
     assert all(r.request_id == request_id for r in records)
     by_message = {r.message: r for r in records}
@@ -81,7 +63,7 @@ def test_unrouted_and_failed_requests_are_logged_too(logged_store):
     request_id = f"it-{uuid.uuid4().hex}"
     requests.get(gateway.url + "/no-such-path", headers={"X-Request-ID": request_id}, timeout=10)
     wanted = "Response status: 404 for GET /no-such-path"
-    records = follow(log_address, request_id, lambda rs: any(r.message == wanted for r in rs))
+    records = support.tail_records(log_address, request_id, lambda rs: any(r.message == wanted for r in rs))
     assert [r.message for r in records] == ["Incoming request: GET /no-such-path", wanted]
 
 

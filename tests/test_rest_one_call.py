@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-import grpc
 import pytest
 import requests
 
-from merch.logging.v1 import logging_pb2, logging_pb2_grpc
 from merch.store.v1 import greeting_service_pb2, greeting_service_pb2_grpc
 from tests import support
 from tests.rest_fixtures import PASSWORD, rest_gateway
@@ -33,24 +31,6 @@ def store(tmp_path_factory):
         with support.db_service(state_dir, MERCH_LOG_ADDR=log_address, MERCH_DB_PROCESSES="1") as (db_address, _):
             with rest_gateway(state_dir, db_address, log_address) as gateway:
                 yield gateway, db_address, log_address
-
-
-def records_of(log_address: str, request_id: str, until=None, timeout: float = 1.0) -> list[logging_pb2.LogRecord]:
-    """The logging service's records of `request_id`: its backlog, and whatever arrives until `until` holds
-    (or `timeout` passes)."""
-    records: list[logging_pb2.LogRecord] = []
-    with support.channel(log_address) as channel:
-        call = logging_pb2_grpc.LoggingServiceStub(channel).TailLogs(
-            logging_pb2.TailLogsRequest(request_id=request_id, last_n=100), timeout=timeout)
-        try:
-            for reply in call:
-                records.append(reply.record)
-                if until is not None and until(records):
-                    call.cancel()
-        except grpc.RpcError as error:
-            if error.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise
-    return records
 
 
 def test_every_route_makes_exactly_one_db_call(store):
@@ -106,10 +86,10 @@ def test_every_route_makes_exactly_one_db_call(store):
     with support.channel(db_address) as channel:
         greeting_service_pb2_grpc.GreetingServiceStub(channel).GetGreeting(
             greeting_service_pb2.GetGreetingRequest(), metadata=(("x-request-id", marker),), timeout=10)
-    assert records_of(log_address, marker, until=lambda found: bool(found), timeout=20), "the marker never arrived"
+    assert support.tail_records(log_address, marker, lambda found: bool(found), timeout=20), "the marker never arrived"
 
     for method, path, rpc, request_id in sent:
-        calls = [r.message[len(ACCESS):] for r in records_of(log_address, request_id)
+        calls = [r.message[len(ACCESS):] for r in support.tail_records(log_address, request_id, timeout=1.0)
                  if r.service == "db_service" and r.message.startswith(ACCESS)]
         assert calls == [rpc], f"{method} {path} made these DB-service calls: {calls}"
 
